@@ -1,0 +1,199 @@
+"""One typed settings object, loaded from a TOML file and ``SWITCH_*`` environment variables.
+
+Precedence, highest first: environment (``SWITCH_SECTION__KEY``, e.g.
+``SWITCH_DATABASE__URL``), the TOML file (``--config`` or ``SWITCH_CONFIG``), defaults.
+Every field is documented in ``deploy/softswitch.example.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it."""
+
+
+class TransportName(StrEnum):
+    UDP = "udp"
+    TCP = "tcp"
+    TLS = "tls"
+
+
+class Listen(BaseModel):
+    """One listening socket, written ``udp:127.0.0.1:5060`` or ``tcp:[::1]:5060``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transport: TransportName
+    host: str
+    port: int = Field(ge=1, le=65535)
+
+    @classmethod
+    def parse(cls, text: str) -> Listen:
+        transport, sep, rest = text.partition(":")
+        if not sep:
+            raise ValueError(f"expected transport:host:port, got {text!r}")
+        if rest.startswith("["):
+            host, _, port = rest[1:].partition("]:")
+        else:
+            host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"expected transport:host:port, got {text!r}")
+        return cls(transport=TransportName(transport.lower()), host=host, port=int(port))
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.transport.value}:{host}:{self.port}"
+
+
+class SipSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    listen: list[Listen] = Field(
+        default_factory=lambda: [Listen.parse("udp:127.0.0.1:5060"), Listen.parse("tcp:127.0.0.1:5060")]
+    )
+    # Host (or IP) this switch puts in Via, Record-Route and Contact; defaults to the first listen host.
+    advertised_host: str | None = None
+    # Authentication realm; also the SIP domain phones register to.
+    realm: str = "softswitch.local"
+    # Further host names / addresses that mean "this switch" in a Request-URI.
+    local_domains: list[str] = Field(default_factory=list)
+    tls_certificate: Path | None = None
+    tls_private_key: Path | None = None
+    max_message_size: int = Field(default=65535, ge=1500, le=1_048_576)
+    # Datagrams waiting for the core before new ones are dropped (and counted).
+    udp_queue_size: int = Field(default=4096, ge=16)
+    # Seconds a TCP/TLS connection may sit idle or keep a partial message before it is closed.
+    stream_idle_timeout: float = Field(default=300.0, gt=0)
+    # Seconds a digest nonce stays fresh; older ones get stale=true.
+    nonce_lifetime: int = Field(default=300, ge=10)
+    # HMAC key for nonces; generated into data_dir/nonce.key when empty.
+    nonce_secret: str = ""
+    # Digest algorithms offered, strongest first (RFC 8760).
+    digest_algorithms: list[str] = Field(default_factory=lambda: ["SHA-256", "MD5"])
+
+    @field_validator("listen", mode="before")
+    @classmethod
+    def _parse_listen(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [Listen.parse(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("local_domains", "digest_algorithms", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("digest_algorithms")
+    @classmethod
+    def _known_algorithms(cls, value: list[str]) -> list[str]:
+        unknown = [a for a in value if a.upper() not in ("MD5", "SHA-256")]
+        if unknown or not value:
+            raise ValueError(f"supported algorithms are SHA-256 and MD5, got {value}")
+        return [a.upper() for a in value]
+
+
+class RegistrarSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_expires: int = Field(default=60, ge=1)
+    max_expires: int = Field(default=3600, ge=1)
+    default_expires: int = Field(default=3600, ge=1)
+    # Contacts one device may hold at once; the oldest is dropped when a new one arrives.
+    max_contacts_per_device: int = Field(default=3, ge=1, le=100)
+
+
+class DatabaseSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # SQLAlchemy URL; empty means a SQLite file in data_dir.
+    url: str = ""
+
+
+class LogSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: str = "INFO"
+    format: str = Field(default="text", pattern="^(text|json)$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCH_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+        # Lists in the environment are comma-separated, not JSON.
+        enable_decoding=False,
+    )
+
+    # Folder for the SQLite file, the nonce key and other local state.
+    data_dir: Path = Path("var")
+    sip: SipSettings = Field(default_factory=SipSettings)
+    registrar: RegistrarSettings = Field(default_factory=RegistrarSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment overrides them.
+        return (env_settings, init_settings)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'softswitch.db'}"
+
+    @property
+    def advertised_host(self) -> str:
+        return self.sip.advertised_host or self.sip.listen[0].host
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]) or "settings"
+        parts.append(f"setting {name}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load settings from ``path`` (or ``$SWITCH_CONFIG``) and the environment."""
+    path = path or os.environ.get("SWITCH_CONFIG") or None
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from exc

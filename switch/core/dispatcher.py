@@ -1,0 +1,159 @@
+"""From framed bytes to answers: parse, absorb retransmissions, route to the registrar.
+
+Runs on the event loop; everything it calls is synchronous and never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+
+from switch.config import Settings
+from switch.sip.errors import SipError
+from switch.sip.headers import parse_via
+from switch.sip.message import Request, Response, make_error_response, make_response, parse_message
+from switch.sip.transaction import TransactionLayer
+from switch.sip.uri import SipURI
+from switch.transport.manager import TransportManager
+from switch.transport.peer import Inbound, Peer
+
+from .actions import ActionRunner
+from .registrar import Registrar
+from .routing import is_local_uri, response_destination, stamp_via
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "softswitch"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, REFER, NOTIFY, MESSAGE"
+# Extensions a UAS role of this switch understands in Require.
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset({"path"})
+URI_SCHEMES = frozenset({"sip", "sips", "tel"})
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        transports: TransportManager,
+        transactions: TransactionLayer,
+        registrar: Registrar,
+    ) -> None:
+        self._settings = settings
+        self._transports = transports
+        self._transactions = transactions
+        self._registrar = registrar
+        self._actions = ActionRunner(transactions, transports)
+        sip = settings.sip
+        hosts = {sip.realm, settings.advertised_host, *sip.local_domains}
+        hosts.update(listen.host for listen in sip.listen)
+        if any(h in ("0.0.0.0", "::") for h in hosts):
+            hosts.update({"127.0.0.1", "::1", "localhost"})
+        self.local_hosts = frozenset(h.lower() for h in hosts)
+        self.local_ports: frozenset[int] = frozenset(listen.port for listen in sip.listen)
+        self.parse_errors = 0
+
+    # -- input -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        queue = self._transports.queue
+        while True:
+            inbound = await queue.get()
+            try:
+                self.handle(inbound)
+            except Exception:  # one bad message must never stop the switch
+                log.exception("unhandled error for a message from %s", inbound.peer)
+
+    async def run_timers(self) -> None:
+        while True:
+            deadline = self._transactions.next_deadline()
+            delay = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.time()))
+            await asyncio.sleep(delay)
+            self._actions.run_expired(time.time())
+
+    def handle(self, inbound: Inbound) -> None:
+        try:
+            message = parse_message(inbound.data)
+        except SipError as exc:
+            self.on_transport_error(exc, inbound)
+            return
+        if isinstance(message, Response):
+            self._actions.route_response(message, time.time())
+            return
+        self._handle_request(message, inbound.peer)
+
+    def on_transport_error(self, error: Exception, inbound: object) -> None:
+        """A message that cannot be parsed: answer statelessly if it can be answered."""
+        self.parse_errors += 1
+        if not isinstance(error, SipError) or not isinstance(inbound, Inbound):
+            return
+        response = make_error_response(error)
+        if response is None:
+            return
+        destination = inbound.peer
+        vias = response.headers.values("Via")
+        if vias and not inbound.peer.reliable:
+            try:
+                destination = response_destination(parse_via(vias[0])[0], inbound.peer)
+            except SipError:
+                destination = inbound.peer
+        self._transports.send(response.to_bytes(), destination)
+
+    # -- requests --------------------------------------------------------------------------
+    def _handle_request(self, request: Request, source: Peer) -> None:
+        now = time.time()
+        stamp_via(request, source)
+        if self._actions.absorb_request(request, source, now):
+            return  # retransmission, ACK or CANCEL handled by the transaction layer
+        if request.method == "ACK":
+            return  # an ACK that matches nothing is dropped (RFC 3261 §17.2.3)
+        answer = self._early_answer(request)
+        if answer is not None:
+            self._reply(request, source, answer, now)
+            return
+        if request.method == "REGISTER":
+            result = self._registrar.handle(request, source, now)
+            self._reply(request, source, result.response, now)
+        elif request.method == "OPTIONS":
+            self._reply(request, source, self._options_answer(request), now)
+        elif request.method == "CANCEL":
+            self._reply(request, source, make_response(request, 481), now)
+        else:
+            self._reply(request, source, make_response(request, 501, "Not Implemented"), now)
+
+    def _early_answer(self, request: Request) -> Response | None:
+        """Checks of RFC 3261 §8.2.2 and §16.3 that come before any routing."""
+        uri = request.uri
+        if uri.scheme.lower() not in URI_SCHEMES:
+            return make_response(request, 416, "Unsupported URI Scheme")
+        proxy_require = request.headers.values("Proxy-Require")
+        for_us = isinstance(uri, SipURI) and is_local_uri(uri, self.local_hosts, self.local_ports)
+        if proxy_require and not for_us:
+            return _bad_extension(request, proxy_require)
+        require = [r for r in request.headers.values("Require") if r not in SUPPORTED_EXTENSIONS]
+        if require and request.method not in ("ACK", "CANCEL"):
+            return _bad_extension(request, require)
+        if request.max_forwards == 0 and request.method not in ("OPTIONS", "REGISTER"):
+            return make_response(request, 483, "Too Many Hops")
+        if request.method in ("REGISTER", "OPTIONS") and not for_us:
+            return make_response(request, 404, "Not Found")
+        return None
+
+    def _options_answer(self, request: Request) -> Response:
+        response = make_response(request, 200)
+        response.headers.add("Allow", ALLOW)
+        response.headers.add("Accept", "application/sdp")
+        response.headers.add("Supported", ", ".join(sorted(SUPPORTED_EXTENSIONS)))
+        return response
+
+    def _reply(self, request: Request, source: Peer, response: Response, now: float) -> None:
+        if response.status > 100 and response.to.tag is None:
+            response.headers.set("To", f"{request.headers.get('To')};tag={secrets.token_hex(6)}")
+        response.headers.add("Server", SERVER_NAME)
+        self._actions.respond(request, response, source, now)
+
+
+def _bad_extension(request: Request, names: list[str]) -> Response:
+    response = make_response(request, 420, "Bad Extension")
+    response.headers.add("Unsupported", ", ".join(names))
+    return response

@@ -1,0 +1,1 @@
+"""Sans-I/O SIP protocol core: parsing, serialization, digest auth and transactions."""

@@ -1,0 +1,111 @@
+"""Lexical building blocks of RFC 3261 §25 shared by the URI, address and header parsers.
+
+Everything here works on already unfolded header text (str decoded with surrogateescape),
+so LWS is reduced to SP / HTAB.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ParseError
+
+TOKEN_CHARS = r"A-Za-z0-9\-.!%*_+`'~"
+TOKEN = rf"[{TOKEN_CHARS}]+"
+QUOTED = r'"(?:[^"\\]|\\.)*"'
+# gen-value = token / host / quoted-string. Hosts add ":" "[" "]"; real devices also send "/" "="
+# "@" "<" ">" inside unquoted values, so everything but separators, quotes and LWS is taken.
+_VALUE = rf'(?:{QUOTED}|[^ \t;,"]+)'
+_WS = r"[ \t]*"
+
+TOKEN_RE = re.compile(TOKEN)
+_TOKEN_WORDS_RE = re.compile(rf"{TOKEN}(?:[ \t]+{TOKEN})*")
+QUOTED_RE = re.compile(QUOTED, re.S)
+_PARAMS_RE = re.compile(rf"(?:{_WS};{_WS}{TOKEN}(?:{_WS}={_WS}{_VALUE})?)*{_WS}", re.S)
+_PARAM_RE = re.compile(rf";{_WS}({TOKEN})(?:{_WS}={_WS}({_VALUE}))?", re.S)
+_UNESCAPE_RE = re.compile(r"\\(.)", re.S)
+# One piece of a comma-separated list: a quoted string (possibly unterminated), an <...> span,
+# a run of ordinary characters, or the separating comma itself.
+_LIST_PIECE_RE = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|<[^>]*>?|[^,"<]+|,', re.S)
+
+
+def is_token(text: str) -> bool:
+    return TOKEN_RE.fullmatch(text) is not None
+
+
+def is_token_words(text: str) -> bool:
+    """True for an unquoted display name: tokens separated by LWS."""
+    return _TOKEN_WORDS_RE.fullmatch(text) is not None
+
+
+def unquote(quoted: str) -> str:
+    """Strip the quotes of a quoted-string and resolve its quoted-pairs."""
+    inner = quoted[1:-1]
+    if "\\" in inner:
+        inner = _UNESCAPE_RE.sub(r"\1", inner)
+    return inner
+
+
+def quote(text: str) -> str:
+    """Quote ``text`` as a quoted-string; CR and LF cannot be carried at all and become SP."""
+    if '"' in text or "\\" in text:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    if "\r" in text or "\n" in text:
+        text = text.replace("\r", " ").replace("\n", " ")
+    return f'"{text}"'
+
+
+def split_commas(value: str) -> list[str]:
+    """Split a header value on commas outside quoted strings and <...>; items are stripped."""
+    if '"' not in value and "<" not in value:
+        return [part.strip() for part in value.split(",")]
+    parts: list[str] = []
+    current: list[str] = []
+    for piece in _LIST_PIECE_RE.findall(value):
+        if piece == ",":
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(piece)
+    parts.append("".join(current).strip())
+    return parts
+
+
+def parse_params(text: str, what: str) -> dict[str, str | None]:
+    """Parse ``*( SEMI generic-param )``; names are lowercased, values kept as written.
+
+    ``what`` names the header for the error reason.
+    """
+    params: dict[str, str | None] = {}
+    if not text or text.isspace():
+        return params
+    if '"' not in text and " " not in text and "\t" not in text:
+        # Fast path: the common ";a=b;c" form with nothing to strip.
+        if not text.startswith(";"):
+            raise ParseError(f"Bad Request - Malformed {what} parameters")
+        for part in text[1:].split(";"):
+            name, eq, value = part.partition("=")
+            if not name or not TOKEN_RE.fullmatch(name) or (eq and not value) or "," in value:
+                raise ParseError(f"Bad Request - Malformed {what} parameters")
+            params[name.lower()] = value if eq else None
+        return params
+    if _PARAMS_RE.fullmatch(text) is None:
+        raise ParseError(f"Bad Request - Malformed {what} parameters")
+    for match in _PARAM_RE.finditer(text):
+        params[match[1].lower()] = match[2]
+    return params
+
+
+def format_params(params: dict[str, str | None]) -> str:
+    return "".join(f";{name}" if value is None else f";{name}={value}" for name, value in params.items())
+
+
+def parse_uint(text: str, limit: int) -> int | None:
+    """ASCII digits below ``limit`` (leading zeros allowed), else None. Never builds huge ints."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    stripped = text.lstrip("0")
+    if len(stripped) > len(str(limit)):
+        return None
+    number = int(text)
+    return number if number < limit else None

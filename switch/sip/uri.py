@@ -1,0 +1,120 @@
+"""SIP and SIPS URIs (RFC 3261 §19.1, §25.1) and opaque absolute URIs of other schemes.
+
+Escapes are kept exactly as written: the core compares and forwards URIs, it never needs the
+unescaped user part, and keeping them avoids the double-unescaping traps of RFC 4475 §3.1.1.3.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import ParseError
+
+_ESC = r"%[0-9A-Fa-f]{2}"
+# user-unreserved adds & = + $ , ; ? / to unreserved; "#" is illegal unescaped but phones send it
+# for feature codes (*67#), so it is tolerated.
+_USER = rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/#]|{_ESC})+"
+_PASSWORD = rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESC})*"
+# IPv6 references are only checked for their alphabet: RFC 5118 §4.10 asks to tolerate the
+# three-colon form that RFC 3261's ABNF allowed.
+_HOST = r"\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]|[A-Za-z0-9\-_.]+"
+_PCHAR = rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESC})"
+_HCHAR = rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/?:+$]|{_ESC})"
+_SIP_RE = re.compile(
+    rf"(?:({_USER})(?::({_PASSWORD}))?@)?({_HOST})(?::([0-9]{{1,5}}))?"
+    rf"((?:;{_PCHAR}+(?:={_PCHAR}+)?)*)"
+    rf"(?:\?({_HCHAR}+={_HCHAR}*(?:&{_HCHAR}+={_HCHAR}*)*))?"
+)
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
+_OPAQUE_RE = re.compile(r'[^\x00-\x20<>"\x7f]+')
+
+
+@dataclass(slots=True)
+class SipURI:
+    """A sip: or sips: URI. ``user``, ``password`` and values keep their escapes verbatim."""
+
+    scheme: str
+    host: str
+    user: str | None = None
+    password: str | None = None
+    port: int | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        parts = [self.scheme, ":"]
+        if self.user is not None:
+            parts.append(self.user)
+            if self.password is not None:
+                parts += (":", self.password)
+            parts.append("@")
+        parts.append(self.host)
+        if self.port is not None:
+            parts += (":", str(self.port))
+        for name, value in self.params.items():
+            parts += (";", name) if value is None else (";", name, "=", value)
+        if self.headers:
+            parts.append("?")
+            parts.append("&".join(f"{name}={value}" for name, value in self.headers.items()))
+        return "".join(parts)
+
+    @property
+    def host_address(self) -> str:
+        """The host as a socket wants it: IPv6 without brackets."""
+        if self.host.startswith("["):
+            return self.host[1:-1]
+        return self.host
+
+    @property
+    def transport(self) -> str | None:
+        value = self.params.get("transport")
+        return value.lower() if value else None
+
+
+@dataclass(slots=True)
+class AbsoluteURI:
+    """Any non-SIP scheme (tel:, http:, urn:, ...): the text after the colon is kept opaque."""
+
+    scheme: str
+    opaque: str
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.opaque}"
+
+
+def parse_uri(text: str) -> SipURI | AbsoluteURI:
+    """Parse one URI with nothing around it (no LWS, no angle brackets)."""
+    scheme, colon, rest = text.partition(":")
+    if not colon or _SCHEME_RE.fullmatch(scheme) is None:
+        raise ParseError(f"Bad Request - Malformed URI scheme in {text[:40]!r}")
+    scheme = scheme.lower()
+    if scheme == "sip" or scheme == "sips":
+        return _parse_sip(scheme, rest, text)
+    if _OPAQUE_RE.fullmatch(rest) is None:
+        raise ParseError(f"Bad Request - Malformed {scheme} URI")
+    return AbsoluteURI(scheme, rest)
+
+
+def _parse_sip(scheme: str, rest: str, text: str) -> SipURI:
+    match = _SIP_RE.fullmatch(rest)
+    if match is None:
+        raise ParseError(f"Bad Request - Malformed SIP URI {text[:60]!r}")
+    user, password, host, port, params_text, headers_text = match.groups()
+    uri = SipURI(scheme, host.lower(), user, password)
+    if port is not None:
+        number = int(port)
+        if number > 65535:
+            raise ParseError("Bad Request - URI port out of range")
+        uri.port = number
+    if params_text:
+        params = uri.params
+        for part in params_text[1:].split(";"):
+            name, eq, value = part.partition("=")
+            params[name.lower()] = value if eq else None
+    if headers_text:
+        headers = uri.headers
+        for part in headers_text.split("&"):
+            name, _, value = part.partition("=")
+            headers[name] = value
+    return uri

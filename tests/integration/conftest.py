@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import database_url
+from tests.support.switch_process import SwitchProcess
+
+ALICE = ("alice-201", "Correct-Horse-Battery-9")
+BOB = ("bob-202", "Staple-Orbit-Lantern-4")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def provisioned(tmp_path: Path, db_url: str) -> SwitchProcess:
+    """A switch (not yet started) with account acme, extensions 201/202 and one device each."""
+    switch = SwitchProcess(tmp_path, db_url)
+    switch.ctl("migrate")
+    switch.ctl("account", "create", "acme", "--main-number", "+12025550100")
+    for (username, password), number in ((ALICE, "201"), (BOB, "202")):
+        switch.ctl("extension", "create", "acme", number)
+        switch.ctl("device", "create", "acme", number, username, "--password", password)
+    return switch
+
+
+@pytest.fixture
+def running(provisioned: SwitchProcess) -> Iterator[SwitchProcess]:
+    provisioned.start()
+    try:
+        yield provisioned
+    finally:
+        provisioned.stop()

@@ -1,0 +1,126 @@
+"""Runs the real `softswitch` and `switchctl` programs on loopback for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+STARTUP_TIMEOUT = 20.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free for both UDP and TCP on loopback."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def options_probe(host: str, port: int, timeout: float = 1.0) -> bytes | None:
+    """Send one OPTIONS over UDP and return the raw answer, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        sock.settimeout(timeout)
+        local_port = sock.getsockname()[1]
+        branch = "z9hG4bK" + uuid.uuid4().hex
+        request = (
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {host}:{local_port};branch={branch};rport\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:probe@{host}>;tag=p{local_port}\r\n"
+            f"To: <sip:{host}:{port}>\r\nCall-ID: {uuid.uuid4().hex}\r\n"
+            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+        sock.sendto(request, (host, port))
+        try:
+            return sock.recv(65535)
+        except OSError:
+            return None
+
+
+@dataclass
+class SwitchProcess:
+    folder: Path
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "SWITCH_DATA_DIR": str(self.folder),
+                "SWITCH_DATABASE__URL": self.database_url,
+                "SWITCH_SIP__LISTEN": f"udp:{self.host}:{self.port},tcp:{self.host}:{self.port}",
+                "SWITCH_SIP__REALM": "test.softswitch",
+                "SWITCH_LOG__LEVEL": "DEBUG",
+                "SWITCHCTL_ACTOR": "pytest",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "softswitch.log"
+
+    def ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(BIN / "switchctl"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"switchctl {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def ctl_json(self, *args: str) -> object:
+        return json.loads(self.ctl("--json", *args).stdout)
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(BIN / "softswitch")], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"softswitch exited: {self.log_path.read_text()[-3000:]}")
+            if options_probe(self.host, self.port, timeout=0.2):
+                return
+        raise AssertionError(f"softswitch not ready: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process is None:
+            return 0
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait(timeout=5)
+        self.process = None
+        return code
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
