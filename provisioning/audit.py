@@ -59,7 +59,8 @@ def resolve_actor_name(explicit: str | None, environ: Mapping[str, str] = os.env
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
-Changes = dict[str, dict[str, Any]]
+# field -> {"old": .., "new": ..}; "password" -> "changed".
+Changes = dict[str, Any]
 
 
 def plain(value: object) -> Any:

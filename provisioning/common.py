@@ -52,7 +52,11 @@ def created_fields(target: object, fields: tuple[str, ...]) -> Changes:
 
 
 def save_created(
-    session: Session, actor: Actor, entity: Entity, target: Tracked, fields: tuple[str, ...],
+    session: Session,
+    actor: Actor,
+    entity: Entity,
+    target: Tracked,
+    fields: tuple[str, ...],
     conflict: str,
 ) -> None:
     session.add(target)

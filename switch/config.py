@@ -83,7 +83,7 @@ class SipSettings(BaseModel):
     # HMAC key for nonces; generated into data_dir/nonce.key when empty.
     nonce_secret: str = ""
     # Digest algorithms offered, strongest first (RFC 8760).
-    digest_algorithms: list[str] = Field(default_factory=lambda: ["SHA-256", "MD5"])
+    digest_algorithms: list[str] = Field(default_factory=lambda: ["MD5", "SHA-256"])
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 SERVER_NAME = "softswitch"
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, REFER, NOTIFY, MESSAGE"
 # Extensions a UAS role of this switch understands in Require.
-SUPPORTED_EXTENSIONS: frozenset[str] = frozenset({"path"})
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
 URI_SCHEMES = frozenset({"sip", "sips", "tel"})
 
 
@@ -103,7 +103,7 @@ class Dispatcher:
     def _handle_request(self, request: Request, source: Peer) -> None:
         now = time.time()
         stamp_via(request, source)
-        if self._actions.absorb_request(request, source, now):
+        if self._actions.absorb_request(request, now):
             return  # retransmission, ACK or CANCEL handled by the transaction layer
         if request.method == "ACK":
             return  # an ACK that matches nothing is dropped (RFC 3261 §17.2.3)
@@ -143,7 +143,8 @@ class Dispatcher:
         response = make_response(request, 200)
         response.headers.add("Allow", ALLOW)
         response.headers.add("Accept", "application/sdp")
-        response.headers.add("Supported", ", ".join(sorted(SUPPORTED_EXTENSIONS)))
+        if SUPPORTED_EXTENSIONS:
+            response.headers.add("Supported", ", ".join(sorted(SUPPORTED_EXTENSIONS)))
         return response
 
     def _reply(self, request: Request, source: Peer, response: Response, now: float) -> None:

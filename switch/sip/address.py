@@ -5,9 +5,20 @@ Used for From, To, Contact, Route, Record-Route, Refer-To, P-Asserted-Identity a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from ._syntax import QUOTED_RE, format_params, is_token_words, parse_params, quote, split_commas
+from ._syntax import (
+    PARAMS,
+    QUOTED,
+    QUOTED_RE,
+    WS,
+    format_params,
+    is_token_words,
+    quote,
+    split_commas,
+    split_params,
+)
 from ._syntax import unquote as _unquote
 from .errors import ParseError
 from .uri import AbsoluteURI, SipURI, parse_uri
@@ -34,7 +45,20 @@ class Address:
 
 def parse_address(text: str, what: str = "address") -> Address:
     """Parse one address value. ``what`` names the header in error reasons ("To", "Contact")."""
-    return _parse_address(text.strip(), what)
+    match = _NAME_ADDR_RE.fullmatch(text)
+    if match is not None:
+        quoted, words, uri_text, params_text = match.groups()
+        if quoted is not None:
+            display: str | None = _unquote(quoted)
+        elif words:
+            # lwsdisp (RFC 4475 §3.1.1.6): no LWS before "<" is a known spec bug, accepted.
+            if not is_token_words(words):
+                raise ParseError(f"Bad Request - Malformed display name in {what}")
+            display = words
+        else:
+            display = None
+        return Address(_uri(uri_text, what), display, split_params(params_text))
+    return _parse_other(text, what)
 
 
 def parse_address_list(text: str, what: str = "address") -> list[Address]:
@@ -42,48 +66,26 @@ def parse_address_list(text: str, what: str = "address") -> list[Address]:
     return [parse_address(item, what) for item in split_commas(text)]
 
 
-def _parse_address(text: str, what: str) -> Address:
-    if not text:
-        raise ParseError(f"Bad Request - Empty {what}")
-    display: str | None = None
-    first = text[0]
-    if first == '"':
-        match = QUOTED_RE.match(text)
-        if match is None:
+# name-addr: [ quoted-string / *(token LWS) ] "<" URI ">" *( SEMI generic-param ).
+_NAME_ADDR_RE = re.compile(rf"{WS}(?:({QUOTED})|([^<\"]*?)){WS}<([^<>]*)>({PARAMS}){WS}", re.S)
+# addr-spec: the URI cannot hold ";", "?", "," or LWS (RFC 3261 §20), so ";" starts header params.
+_ADDR_SPEC_RE = re.compile(rf"{WS}([^ \t;<>\"]+)({PARAMS}){WS}", re.S)
+
+
+def _parse_other(text: str, what: str) -> Address:
+    """addr-spec form, or a diagnosis of why ``text`` is not an address."""
+    match = _ADDR_SPEC_RE.fullmatch(text)
+    if match is None:
+        stripped = text.strip(" \t")
+        if not stripped:
+            raise ParseError(f"Bad Request - Empty {what}")
+        if stripped.startswith('"') and QUOTED_RE.match(stripped) is None:
             raise ParseError(f"Bad Request - Unterminated quoted string in {what}")
-        display = _unquote(match.group())
-        rest = text[match.end() :].lstrip(" \t")
-        if not rest.startswith("<"):
-            raise ParseError(f"Bad Request - Malformed {what}")
-        return _name_addr(rest, display, what)
-    lt = text.find("<")
-    if lt >= 0:
-        if lt:
-            words = text[:lt].rstrip(" \t")
-            # lwsdisp (RFC 4475 §3.1.1.6): no LWS before "<" is a known spec bug, accepted.
-            if not is_token_words(words):
-                raise ParseError(f"Bad Request - Malformed display name in {what}")
-            display = words
-        return _name_addr(text[lt:], display, what)
-    # addr-spec: the URI cannot hold ";", "?" or "," (RFC 3261 §20), so ";" starts header params.
-    semi = text.find(";")
-    if semi < 0:
-        uri_text, params_text = text, ""
-    else:
-        uri_text, params_text = text[:semi].rstrip(" \t"), text[semi:]
+        raise ParseError(f"Bad Request - Malformed {what}")
+    uri_text, params_text = match.groups()
     if "?" in uri_text or "," in uri_text:
         raise ParseError(f"Bad Request - URI with headers in {what} must be enclosed in <>")
-    uri = _uri(uri_text, what)
-    return Address(uri, None, parse_params(params_text, what))
-
-
-def _name_addr(text: str, display: str | None, what: str) -> Address:
-    """``text`` starts with "<"."""
-    gt = text.find(">")
-    if gt < 0:
-        raise ParseError(f"Bad Request - Missing '>' in {what}")
-    uri = _uri(text[1:gt], what)
-    return Address(uri, display, parse_params(text[gt + 1 :], what))
+    return Address(_uri(uri_text, what), None, split_params(params_text))
 
 
 def _uri(text: str, what: str) -> SipURI | AbsoluteURI:

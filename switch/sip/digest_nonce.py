@@ -51,7 +51,7 @@ class NonceIssuer:
     they expire. ``max_skew`` tolerates workers whose clocks run slightly ahead.
     """
 
-    __slots__ = ("_keys", "_lifetime", "_max_skew", "_realm_bytes", "_token_bytes", "realm")
+    __slots__ = ("_lifetime", "_macs", "_max_skew", "_token_bytes", "realm")
 
     def __init__(
         self,
@@ -68,9 +68,10 @@ class NonceIssuer:
             raise WeakSecretError(f"nonce secrets need at least {_MIN_SECRET_BYTES} bytes")
         if lifetime <= 0 or max_skew < 0:
             raise ValueError("lifetime must be positive and max_skew non-negative")
-        self._keys = keys
         self.realm = realm
-        self._realm_bytes = realm.encode("utf-8", "surrogatepass")
+        # HMAC states primed with the label and realm; each nonce copies one.
+        prefix = _MAC_LABEL + realm.encode("utf-8", "surrogatepass") + b"\x00"
+        self._macs = tuple(hmac.new(key, prefix, hashlib.sha256) for key in keys)
         self._lifetime = lifetime
         self._max_skew = max_skew
         self._token_bytes = token_bytes
@@ -88,7 +89,7 @@ class NonceIssuer:
         if not 0 <= issued_ms < 1 << (8 * _TS_BYTES):
             raise ValueError("now is outside the nonce timestamp range")
         payload = issued_ms.to_bytes(_TS_BYTES, "big") + self._token_bytes(_SALT_BYTES)
-        raw = payload + self._mac(self._keys[0], payload)
+        raw = payload + _mac(self._macs[0], payload)
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
     def check(self, nonce: str, now: float) -> NonceCheck:
@@ -101,7 +102,7 @@ class NonceIssuer:
         if base64.urlsafe_b64encode(raw)[:_NONCE_CHARS] != nonce.encode("ascii"):
             return NonceCheck(NonceState.INVALID)
         payload, mac = raw[:_PAYLOAD_BYTES], raw[_PAYLOAD_BYTES:]
-        if not any(hmac.compare_digest(mac, self._mac(key, payload)) for key in self._keys):
+        if not any(hmac.compare_digest(mac, _mac(primed, payload)) for primed in self._macs):
             return NonceCheck(NonceState.INVALID)
         issued_at = int.from_bytes(payload[:_TS_BYTES], "big") / 1000
         age = now - issued_at
@@ -111,9 +112,11 @@ class NonceIssuer:
             return NonceCheck(NonceState.STALE, issued_at)
         return NonceCheck(NonceState.FRESH, issued_at)
 
-    def _mac(self, key: bytes, payload: bytes) -> bytes:
-        message = _MAC_LABEL + self._realm_bytes + b"\x00" + payload
-        return hmac.new(key, message, hashlib.sha256).digest()[:_MAC_BYTES]
+
+def _mac(primed: hmac.HMAC, payload: bytes) -> bytes:
+    state = primed.copy()
+    state.update(payload)
+    return state.digest()[:_MAC_BYTES]
 
 
 class CountVerdict(Enum):

@@ -14,15 +14,16 @@ import re
 from switch.sip.errors import ParseError
 
 _LWS = " \t\r\n"
-_LWS_AND_COMMA = frozenset(_LWS + ",")
+_LWS_AND_COMMA = _LWS + ","
 _TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
 _SCHEME = re.compile(rf"[{_LWS}]*({_TOKEN})(?:[{_LWS}]+|\Z)")
-# Bare values are looser than tokens: real clients send uri=sip:host unquoted.
+# One auth-param with the separators after it. Bare values are looser than
+# tokens: real clients send uri=sip:host unquoted.
 _PARAM = re.compile(
-    rf'({_TOKEN})[{_LWS}]*=[{_LWS}]*(?:"((?:[^"\\]|\\.)*)"|([^{_LWS}",]+))',
+    rf'({_TOKEN})[{_LWS}]*=[{_LWS}]*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^{_LWS}",]+))'
+    rf"[{_LWS}]*(?:,[{_LWS},]*|\Z)",
     re.DOTALL,
 )
-_AFTER_VALUE = re.compile(rf"[{_LWS}]*(?:,|\Z)")
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 _UNSAFE = re.compile(r"[\x00\r\n]")
 
@@ -54,27 +55,21 @@ def split_scheme(value: str) -> tuple[str, str]:
 def parse_auth_params(text: str) -> dict[str, str]:
     """Parse ``name=value, ...`` into a dict keyed by lower-case name, values unquoted."""
     params: dict[str, str] = {}
-    pos = _skip_separators(text, 0)
+    pos = len(text) - len(text.lstrip(_LWS_AND_COMMA))
     while pos < len(text):
         match = _PARAM.match(text, pos)
         if match is None:
-            raise ParseError("malformed auth-param")
-        name = match.group(1).lower()
+            raise ParseError("malformed auth-param list")
+        name, quoted, bare = match.groups()
+        name = name.lower()
         if name in params:
             raise ParseError(f"auth-param {name[:32]!r} appears twice")
-        quoted = match.group(2)
-        params[name] = match.group(3) if quoted is None else _QUOTED_PAIR.sub(r"\1", quoted)
-        after = _AFTER_VALUE.match(text, match.end())
-        if after is None:
-            raise ParseError(f"auth-param {name[:32]!r} is followed by garbage")
-        pos = _skip_separators(text, after.end())
+        if quoted is None:
+            params[name] = bare
+        else:
+            params[name] = _QUOTED_PAIR.sub(r"\1", quoted) if "\\" in quoted else quoted
+        pos = match.end()
     return params
-
-
-def _skip_separators(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in _LWS_AND_COMMA:
-        pos += 1
-    return pos
 
 
 def quote(value: str) -> str:

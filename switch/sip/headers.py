@@ -6,8 +6,18 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ._syntax import TOKEN, TOKEN_RE, format_params, parse_params, parse_uint, split_commas
+from ._syntax import (
+    PARAMS,
+    TOKEN,
+    TOKEN_RE,
+    WS,
+    format_params,
+    parse_uint,
+    split_commas,
+    split_params,
+)
 from .errors import ParseError
+from .uri import HOST
 
 # RFC 3261 §7.3.3 and later RFCs (3265, 3515, 3841, 3892, 4028, 4474).
 COMPACT_FORMS: dict[str, str] = {
@@ -34,20 +44,97 @@ COMPACT_FORMS: dict[str, str] = {
 }
 
 _KNOWN_NAMES = (
-    "Accept Accept-Contact Accept-Encoding Accept-Language Accept-Resource-Priority Alert-Info "
-    "Allow Allow-Events Authentication-Info Authorization Call-ID Call-Info Contact "
-    "Content-Disposition Content-Encoding Content-Language Content-Length Content-Transfer-Encoding "
-    "Content-Type CSeq Date Diversion Error-Info Event Expires Feature-Caps From Geolocation "
-    "Geolocation-Error Geolocation-Routing History-Info Identity Identity-Info In-Reply-To Join "
-    "Max-Breadth Max-Forwards MIME-Version Min-Expires Min-SE Organization P-Access-Network-Info "
-    "P-Asserted-Identity P-Asserted-Service P-Called-Party-ID P-Charging-Vector P-Early-Media "
-    "P-Preferred-Identity P-Preferred-Service Path Priority Privacy Proxy-Authenticate "
-    "Proxy-Authorization Proxy-Require RAck Reason Record-Route Refer-Sub Refer-To Referred-By "
-    "Reject-Contact Remote-Party-ID Replaces Reply-To Request-Disposition Require "
-    "Resource-Priority Retry-After Route RSeq Security-Client Security-Server Security-Verify "
-    "Server Service-Route Session-Expires SIP-ETag SIP-If-Match Subject Subscription-State "
-    "Supported Target-Dialog Timestamp To Unsupported User-Agent Via Warning WWW-Authenticate"
-).split()
+    "Accept",
+    "Accept-Contact",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Accept-Resource-Priority",
+    "Alert-Info",
+    "Allow",
+    "Allow-Events",
+    "Authentication-Info",
+    "Authorization",
+    "Call-ID",
+    "Call-Info",
+    "Contact",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Length",
+    "Content-Transfer-Encoding",
+    "Content-Type",
+    "CSeq",
+    "Date",
+    "Diversion",
+    "Error-Info",
+    "Event",
+    "Expires",
+    "Feature-Caps",
+    "From",
+    "Geolocation",
+    "Geolocation-Error",
+    "Geolocation-Routing",
+    "History-Info",
+    "Identity",
+    "Identity-Info",
+    "In-Reply-To",
+    "Join",
+    "Max-Breadth",
+    "Max-Forwards",
+    "MIME-Version",
+    "Min-Expires",
+    "Min-SE",
+    "Organization",
+    "P-Access-Network-Info",
+    "P-Asserted-Identity",
+    "P-Asserted-Service",
+    "P-Called-Party-ID",
+    "P-Charging-Vector",
+    "P-Early-Media",
+    "P-Preferred-Identity",
+    "P-Preferred-Service",
+    "Path",
+    "Priority",
+    "Privacy",
+    "Proxy-Authenticate",
+    "Proxy-Authorization",
+    "Proxy-Require",
+    "RAck",
+    "Reason",
+    "Record-Route",
+    "Refer-Sub",
+    "Refer-To",
+    "Referred-By",
+    "Reject-Contact",
+    "Remote-Party-ID",
+    "Replaces",
+    "Reply-To",
+    "Request-Disposition",
+    "Require",
+    "Resource-Priority",
+    "Retry-After",
+    "Route",
+    "RSeq",
+    "Security-Client",
+    "Security-Server",
+    "Security-Verify",
+    "Server",
+    "Service-Route",
+    "Session-Expires",
+    "SIP-ETag",
+    "SIP-If-Match",
+    "Subject",
+    "Subscription-State",
+    "Supported",
+    "Target-Dialog",
+    "Timestamp",
+    "To",
+    "Unsupported",
+    "User-Agent",
+    "Via",
+    "Warning",
+    "WWW-Authenticate",
+)
 
 _CANONICAL: dict[str, str] = {name.lower(): name for name in _KNOWN_NAMES}
 _CANONICAL.update(COMPACT_FORMS)
@@ -84,9 +171,9 @@ class InvalidHeaderError(ValueError):
 
 
 class Headers:
-    """Ordered multi-map of header fields. Each entry is (canonical name, raw value string) exactly
-    as one header line carried it (after unfolding); names are matched case-insensitively and compact
-    forms are expanded on input.
+    """Ordered multi-map of header fields. Each entry is (canonical name, raw value string)
+    exactly as one header line carried it (after unfolding); names are matched
+    case-insensitively and compact forms are expanded on input.
 
     Typed views that messages derive from the fields (Via, CSeq, From ...) are cached here and
     dropped by every mutation, so they never go stale.
@@ -217,7 +304,7 @@ class Via:
         return self.params.get("received")
 
     @property
-    def rport(self) -> int | None | bool:
+    def rport(self) -> int | bool | None:
         """RFC 3581 rport: None when absent, True for the bare flag, the port when it has one.
 
         Test with ``is None`` / ``is True``: a plain truth test cannot tell them apart.
@@ -232,32 +319,35 @@ class Via:
         return f"{self.protocol}/{self.transport} {self.host}{port}{format_params(self.params)}"
 
 
-_WS = r"[ \t]*"
 _VIA_RE = re.compile(
-    rf"({TOKEN}){_WS}/{_WS}({TOKEN}){_WS}/{_WS}({TOKEN})[ \t]+"
-    rf"(\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]|[A-Za-z0-9\-_.]+)(?:{_WS}:{_WS}([0-9]{{1,5}}))?"
+    rf"{WS}({TOKEN}){WS}/{WS}({TOKEN}){WS}/{WS}({TOKEN})[ \t]+({HOST})(?:{WS}:{WS}([0-9]{{1,5}}))?"
+    rf"({PARAMS}){WS}",
+    re.S,
 )
 
 
 def parse_via(value: str) -> list[Via]:
     """Parse one Via header line, which may carry several comma-separated via-parms."""
+    if "," not in value:
+        return [_parse_via_parm(value)]
     return [_parse_via_parm(item) for item in split_commas(value)]
 
 
 def _parse_via_parm(text: str) -> Via:
-    match = _VIA_RE.match(text)
+    match = _VIA_RE.fullmatch(text)
     if match is None:
         raise ParseError("Bad Request - Malformed Via")
-    name, version, transport, host, port = match.groups()
-    params = parse_params(text[match.end() :], "Via")
+    name, version, transport, host, port, params_text = match.groups()
+    params = split_params(params_text)
     port_number = None
     if port is not None:
-        port_number = parse_uint(port, 65536)
-        if port_number is None:
+        port_number = int(port)
+        if port_number > 65535:
             raise ParseError("Bad Request - Malformed Via port")
-    rport = params.get("rport")
-    if rport is not None and parse_uint(rport, 65536) is None:
-        raise ParseError("Bad Request - Malformed Via rport")
+    if "rport" in params:
+        rport = params["rport"]
+        if rport is not None and parse_uint(rport, 65536) is None:
+            raise ParseError("Bad Request - Malformed Via rport")
     protocol = "SIP/2.0" if name == "SIP" and version == "2.0" else f"{name}/{version}"
     return Via(transport.upper(), host.lower(), port_number, params, protocol)
 
@@ -271,7 +361,7 @@ class CSeq:
         return f"{self.seq} {self.method}"
 
 
-_CSEQ_RE = re.compile(rf"[ \t]*([0-9]+)[ \t]+({TOKEN})[ \t]*")
+_CSEQ_RE = re.compile(rf"{WS}([0-9]+)[ \t]+({TOKEN}){WS}")
 
 
 def parse_cseq(value: str) -> CSeq:

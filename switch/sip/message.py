@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import _parse
+from ._parse import parse_contacts, parse_delta_seconds
 from ._syntax import parse_uint
-from .address import Address, parse_address, parse_address_list
+from .address import Address, parse_address
 from .errors import BadExtension, ParseError, SipError
 from .headers import CSeq, Headers, Via, parse_cseq, parse_via
 from .reasons import default_reason
 from .uri import AbsoluteURI, SipURI
-
-_EXPIRES_MAX = 2**32 - 1
 
 
 class _Accessors:
@@ -98,7 +97,7 @@ class _Accessors:
     def _contacts(self) -> list[Address] | None:
         cache = self.headers._cache
         if "contacts" not in cache:
-            cache["contacts"] = _parse_contacts(self.headers.get_all("Contact"))
+            cache["contacts"] = parse_contacts(self.headers.get_all("Contact"))
         return cache["contacts"]  # type: ignore[return-value]
 
     @property
@@ -174,25 +173,6 @@ class Response(_Accessors):
 
     def _start_line(self) -> str:
         return f"{self.version} {self.status} {self.reason}"
-
-
-def parse_delta_seconds(value: str) -> int:
-    """delta-seconds; huge values clamp to 2**32-1 instead of building big integers."""
-    value = value.strip(" \t")
-    if not value.isascii() or not value.isdigit():
-        raise ParseError("Bad Request - Malformed Expires")
-    number = parse_uint(value, _EXPIRES_MAX + 1)
-    return _EXPIRES_MAX if number is None else number
-
-
-def _parse_contacts(values: list[str]) -> list[Address] | None:
-    """None for the wildcard; "*" mixed with addresses is an error."""
-    if len(values) == 1 and values[0].strip(" \t") == "*":
-        return None
-    contacts: list[Address] = []
-    for value in values:
-        contacts += parse_address_list(value, "Contact")
-    return contacts
 
 
 def parse_message(data: bytes) -> Request | Response:

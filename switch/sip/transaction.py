@@ -14,20 +14,20 @@ import heapq
 import itertools
 from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, TypeAlias, TypeGuard
 
+from switch.sip.message import Request, Response
 from switch.sip.timers import TimerConfig, TimerName
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from switch.sip.message import Request, Response
     from switch.sip.transaction_client import ClientTransaction
     from switch.sip.transaction_server import ServerInviteTransaction, ServerTransaction
 
-    Message: TypeAlias = Request | Response
     AnyTransaction: TypeAlias = ClientTransaction | ServerTransaction
 
+Message: TypeAlias = Request | Response
 MAGIC_COOKIE = "z9hG4bK"
 DEFAULT_TIMERS = TimerConfig()
 
@@ -120,7 +120,12 @@ class Terminated:
 
 
 Action: TypeAlias = (
-    SendMessage | StartTimer | CancelTimer | DeliverToTU | TimeoutToTU | TransportErrorToTU
+    SendMessage
+    | StartTimer
+    | CancelTimer
+    | DeliverToTU
+    | TimeoutToTU
+    | TransportErrorToTU
     | Terminated
 )
 
@@ -173,7 +178,8 @@ class Transaction:
 
     def transport_error(self, now: float) -> list[Action]:
         """The transport could not deliver a message of this transaction (§17.1.1.2, §17.2.4)."""
-        self._check_active()
+        if self.terminated:
+            return []  # a late report about a transaction that is already over
         actions: list[Action] = [TransportErrorToTU()]
         if self.state is TransactionState.ACCEPTED:
             # The 2xx and its ACK belong to the TU; keep absorbing retransmissions until L/M.
@@ -257,21 +263,27 @@ class LegacyKey:
 ServerKey: TypeAlias = BranchKey | LegacyKey
 
 
-def is_rfc3261_branch(branch: str | None) -> bool:
+def is_rfc3261_branch(branch: str | None) -> TypeGuard[str]:
     """True when ``branch`` carries the magic cookie and something unique after it.
 
     A branch of exactly the cookie (RFC 4475 "badbranch") is not unique, so such
     requests fall back to RFC 2543 matching instead of sharing one transaction.
     """
-    return branch is not None and branch.startswith(MAGIC_COOKIE) and len(branch) > 7
+    return (
+        branch is not None and branch.startswith(MAGIC_COOKIE) and len(branch) > len(MAGIC_COOKIE)
+    )
 
 
 def key_for_request(request: Request) -> ServerKey:
-    """The server transaction key of an incoming request (§17.2.3)."""
+    """The server transaction key of an incoming request (§17.2.3).
+
+    Without an RFC 3261 branch the fields of the RFC 2543 rule are compared in their
+    parsed, re-serialized form, which is what a retransmission reproduces exactly.
+    """
     method = "INVITE" if request.method == "ACK" else request.method
     via = request.top_via
     branch = via.branch
-    if branch is not None and is_rfc3261_branch(branch):
+    if is_rfc3261_branch(branch):
         port = via.port if via.port is not None else (5061 if via.transport == "TLS" else 5060)
         return BranchKey(branch, via.host, port, method)
     return LegacyKey(
@@ -288,7 +300,7 @@ def key_for_request(request: Request) -> ServerKey:
 def key_for_response(response: Response) -> ClientKey | None:
     """The client transaction key of an incoming response, None without a usable branch."""
     branch = response.top_via.branch
-    if branch is None or not is_rfc3261_branch(branch):
+    if not is_rfc3261_branch(branch):
         return None
     return ClientKey(branch, response.cseq.method)
 
@@ -327,13 +339,14 @@ class TransactionLayer:
         self, request: Request, peer: object, now: float, *, reliable: bool = False
     ) -> tuple[ClientTransaction, list[Action]]:
         """Open a client transaction for ``request`` and send it to ``peer``."""
-        from switch.sip.transaction_client import (  # noqa: I001 - they import this module
+        # Imported here: the machine modules import this one.
+        from switch.sip.transaction_client import (
             ClientInviteTransaction,
             ClientNonInviteTransaction,
         )
 
         branch = request.top_via.branch
-        if branch is None or not is_rfc3261_branch(branch):
+        if not is_rfc3261_branch(branch):
             raise InvalidBranch(f"client transaction branch {branch!r} lacks {MAGIC_COOKIE}...")
         key = ClientKey(branch, request.method)
         if key in self._clients:
@@ -351,7 +364,8 @@ class TransactionLayer:
         self, request: Request, peer: object, now: float, *, reliable: bool = False
     ) -> tuple[ServerTransaction, list[Action]]:
         """Open a server transaction for a new request; the actions deliver it to the TU."""
-        from switch.sip.transaction_server import (  # noqa: I001 - they import this module
+        # Imported here: the machine modules import this one.
+        from switch.sip.transaction_server import (
             ServerInviteTransaction,
             ServerNonInviteTransaction,
         )
@@ -374,19 +388,16 @@ class TransactionLayer:
         A request that matches nothing is new (or an ACK for a 2xx); a response that
         matches nothing is stray and goes to the core (a proxy forwards it statelessly).
         """
-        tx: AnyTransaction | None
-        if message.is_request:
-            request: Request = message  # type: ignore[assignment]
-            tx = self._servers.get(key_for_request(request))
-            if tx is None:
+        if isinstance(message, Request):
+            server = self._servers.get(key_for_request(message))
+            if server is None:
                 return None
-            return tx, self._run(tx, tx.receive(request, now))
-        response: Response = message  # type: ignore[assignment]
-        key = key_for_response(response)
-        tx = self._clients.get(key) if key is not None else None
-        if tx is None:
+            return server, self._run(server, server.receive(message, now))
+        key = key_for_response(message)
+        client = self._clients.get(key) if key is not None else None
+        if client is None:
             return None
-        return tx, self._run(tx, tx.receive(response, now))
+        return client, self._run(client, client.receive(message, now))
 
     def send(self, tx: ServerTransaction, response: Response, now: float) -> list[Action]:
         """The TU answers through server transaction ``tx``."""
@@ -400,7 +411,7 @@ class TransactionLayer:
 
     def find_invite_for_cancel(self, cancel: Request) -> ServerInviteTransaction | None:
         """The INVITE server transaction a CANCEL targets (RFC 3261 §9.2), if still live."""
-        from switch.sip.transaction_server import ServerInviteTransaction
+        from switch.sip.transaction_server import ServerInviteTransaction  # see create_server
 
         tx = self._servers.get(replace(key_for_request(cancel), method="INVITE"))
         return tx if isinstance(tx, ServerInviteTransaction) else None

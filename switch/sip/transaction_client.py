@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
+from switch.sip.headers import Headers
+from switch.sip.message import Request
 from switch.sip.timers import TimerName
 from switch.sip.transaction import (
     DEFAULT_TIMERS,
@@ -16,7 +18,7 @@ from switch.sip.transaction import (
 )
 
 if TYPE_CHECKING:
-    from switch.sip.message import Request, Response
+    from switch.sip.message import Response
     from switch.sip.timers import TimerConfig
 
 _S = TransactionState
@@ -175,5 +177,20 @@ ClientTransaction: TypeAlias = ClientInviteTransaction | ClientNonInviteTransact
 
 
 def build_ack(invite: Request, response: Response) -> Request:
-    """The ACK for a 300-699 answer to ``invite`` (RFC 3261 §17.1.1.3)."""
-    raise NotImplementedError
+    """The ACK for a 300-699 answer to ``invite`` (RFC 3261 §17.1.1.3).
+
+    Same Request-URI, Call-ID, From and CSeq number as the INVITE, the To of the
+    response (with its tag), only the INVITE's top Via (so the same branch), and its
+    Route set, since this ACK must follow the INVITE hop by hop.
+    """
+    src = invite.headers
+    headers = Headers()
+    headers.add("Via", str(invite.top_via))
+    for route in src.get_all("Route"):
+        headers.add("Route", route)
+    headers.add("Max-Forwards", src.get("Max-Forwards") or "70")
+    headers.add("From", src.get("From") or str(invite.from_))
+    headers.add("To", response.headers.get("To") or str(response.to))
+    headers.add("Call-ID", invite.call_id)
+    headers.add("CSeq", f"{invite.cseq.seq} ACK")
+    return Request("ACK", invite.uri, headers)

@@ -11,21 +11,22 @@ from dataclasses import dataclass, field
 
 from .errors import ParseError
 
-_ESC = r"%[0-9A-Fa-f]{2}"
-# user-unreserved adds & = + $ , ; ? / to unreserved; "#" is illegal unescaped but phones send it
-# for feature codes (*67#), so it is tolerated.
-_USER = rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/#]|{_ESC})+"
-_PASSWORD = rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESC})*"
+# Character classes of RFC 3261 §25.1 with "%" admitted; escapes are checked separately, only
+# when a "%" occurs. user-unreserved adds & = + $ , ; ? / to unreserved. "#" is illegal
+# unescaped but phones send it in feature codes (*67#), so it is tolerated in the user part.
+_USER = r"[A-Za-z0-9\-_.!~*'()&=+$,;?/#%]+"
+_PASSWORD = r"[A-Za-z0-9\-_.!~*'()&=+$,%]*"
 # IPv6 references are only checked for their alphabet: RFC 5118 §4.10 asks to tolerate the
 # three-colon form that RFC 3261's ABNF allowed.
-_HOST = r"\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]|[A-Za-z0-9\-_.]+"
-_PCHAR = rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESC})"
-_HCHAR = rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/?:+$]|{_ESC})"
+HOST = r"\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]|[A-Za-z0-9\-_.]+"
+_PCHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]"
+_HCHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/?:+$%]"
 _SIP_RE = re.compile(
-    rf"(?:({_USER})(?::({_PASSWORD}))?@)?({_HOST})(?::([0-9]{{1,5}}))?"
+    rf"((?i:sips?)):(?:({_USER})(?::({_PASSWORD}))?@)?({HOST})(?::([0-9]{{1,5}}))?"
     rf"((?:;{_PCHAR}+(?:={_PCHAR}+)?)*)"
     rf"(?:\?({_HCHAR}+={_HCHAR}*(?:&{_HCHAR}+={_HCHAR}*)*))?"
 )
+_BAD_ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
 _OPAQUE_RE = re.compile(r'[^\x00-\x20<>"\x7f]+')
 
@@ -85,36 +86,37 @@ class AbsoluteURI:
 
 def parse_uri(text: str) -> SipURI | AbsoluteURI:
     """Parse one URI with nothing around it (no LWS, no angle brackets)."""
+    match = _SIP_RE.fullmatch(text)
+    if match is None:
+        return _parse_other(text)
+    scheme, user, password, host, port, params_text, headers_text = match.groups()
+    if "%" in text and _BAD_ESCAPE_RE.search(text) is not None:
+        raise ParseError("Bad Request - Malformed escape in URI")
+    params: dict[str, str | None] = {}
+    if params_text:
+        for part in params_text[1:].split(";"):
+            name, eq, value = part.partition("=")
+            params[name.lower()] = value if eq else None
+    headers: dict[str, str] = {}
+    if headers_text:
+        for part in headers_text.split("&"):
+            name, _, value = part.partition("=")
+            headers[name] = value
+    number = None
+    if port is not None:
+        number = int(port)
+        if number > 65535:
+            raise ParseError("Bad Request - URI port out of range")
+    return SipURI(scheme.lower(), host.lower(), user, password, number, params, headers)
+
+
+def _parse_other(text: str) -> AbsoluteURI:
     scheme, colon, rest = text.partition(":")
     if not colon or _SCHEME_RE.fullmatch(scheme) is None:
         raise ParseError(f"Bad Request - Malformed URI scheme in {text[:40]!r}")
     scheme = scheme.lower()
     if scheme == "sip" or scheme == "sips":
-        return _parse_sip(scheme, rest, text)
+        raise ParseError(f"Bad Request - Malformed SIP URI {text[:60]!r}")
     if _OPAQUE_RE.fullmatch(rest) is None:
         raise ParseError(f"Bad Request - Malformed {scheme} URI")
     return AbsoluteURI(scheme, rest)
-
-
-def _parse_sip(scheme: str, rest: str, text: str) -> SipURI:
-    match = _SIP_RE.fullmatch(rest)
-    if match is None:
-        raise ParseError(f"Bad Request - Malformed SIP URI {text[:60]!r}")
-    user, password, host, port, params_text, headers_text = match.groups()
-    uri = SipURI(scheme, host.lower(), user, password)
-    if port is not None:
-        number = int(port)
-        if number > 65535:
-            raise ParseError("Bad Request - URI port out of range")
-        uri.port = number
-    if params_text:
-        params = uri.params
-        for part in params_text[1:].split(";"):
-            name, eq, value = part.partition("=")
-            params[name.lower()] = value if eq else None
-    if headers_text:
-        headers = uri.headers
-        for part in headers_text.split("&"):
-            name, _, value = part.partition("=")
-            headers[name] = value
-    return uri

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
+from typing import cast
 
 from switch.sip.errors import FramingError, MessageTooLarge, SipError
 from switch.sip.framing import StreamFramer
@@ -66,8 +67,7 @@ class StreamConnection(asyncio.Protocol):
         self.connected = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer(self.transport_name, str(host), int(port))
         self._connections.add(self)

@@ -39,7 +39,7 @@ def test_sipp_registers_with_digest_and_binding_is_stored(
     port = free_port()
     result = run_sipp(
         "register_auth.xml", _target(running), tmp_path,
-        injection=[[ALICE[0], ALICE[1], "600"]], local_port=port,
+        injection=[[ALICE[0], "", "600"]], auth=(ALICE[0], ALICE[1]), local_port=port,
     )
     assert result.ok, result.errors + result.stderr
     [binding] = _bindings(running, wait_for=1)
@@ -55,7 +55,7 @@ def test_sipp_registers_with_digest_and_binding_is_stored(
 def test_sipp_registers_over_tcp(running: SwitchProcess, tmp_path: Path) -> None:
     result = run_sipp(
         "register_auth.xml", _target(running), tmp_path,
-        injection=[[ALICE[0], ALICE[1], "600"]], transport="t1", local_port=free_port(),
+        injection=[[ALICE[0], "", "600"]], auth=(ALICE[0], ALICE[1]), transport="t1", local_port=free_port(),
     )
     assert result.ok, result.errors + result.stderr
     [binding] = _bindings(running, wait_for=1)
@@ -67,7 +67,7 @@ def test_wrong_password_gets_401_again_and_no_binding(
 ) -> None:
     result = run_sipp(
         "register_refused.xml", _target(running), tmp_path,
-        injection=[[ALICE[0], "not-the-password", "600"]], local_port=free_port(),
+        injection=[[ALICE[0], "", "600"]], auth=(ALICE[0], "not-the-password"), local_port=free_port(),
     )
     assert result.ok, result.errors + result.stderr
     time.sleep(0.5)
@@ -79,7 +79,7 @@ def test_unknown_user_gets_401_again_and_no_binding(
 ) -> None:
     result = run_sipp(
         "register_refused.xml", _target(running), tmp_path,
-        injection=[["mallory", "whatever-password-1", "600"]], local_port=free_port(),
+        injection=[["mallory", "", "600"]], auth=("mallory", "whatever-password-1"), local_port=free_port(),
     )
     assert result.ok, result.errors + result.stderr
     time.sleep(0.5)
@@ -92,7 +92,7 @@ def test_binding_expires(provisioned: SwitchProcess, tmp_path: Path) -> None:
     try:
         result = run_sipp(
             "register_auth.xml", _target(provisioned), tmp_path,
-            injection=[[ALICE[0], ALICE[1], "2"]], local_port=free_port(),
+            injection=[[ALICE[0], "", "2"]], auth=(ALICE[0], ALICE[1]), local_port=free_port(),
         )
         assert result.ok, result.errors + result.stderr
         assert len(_bindings(provisioned, wait_for=1)) == 1
@@ -107,7 +107,7 @@ def test_binding_survives_restart(provisioned: SwitchProcess, tmp_path: Path) ->
     try:
         result = run_sipp(
             "register_auth.xml", _target(provisioned), tmp_path,
-            injection=[[ALICE[0], ALICE[1], "600"]], local_port=port,
+            injection=[[ALICE[0], "", "600"]], auth=(ALICE[0], ALICE[1]), local_port=port,
         )
         assert result.ok, result.errors + result.stderr
         assert len(_bindings(provisioned, wait_for=1)) == 1
@@ -118,7 +118,7 @@ def test_binding_survives_restart(provisioned: SwitchProcess, tmp_path: Path) ->
         # A query REGISTER (no Contact) shows what the restarted switch holds in memory.
         result = run_sipp(
             "register_query.xml", _target(provisioned), tmp_path,
-            injection=[[ALICE[0], ALICE[1]]], local_port=free_port(),
+            injection=[[ALICE[0], ""]], auth=ALICE, local_port=free_port(),
         )
         assert result.ok, result.errors + result.stderr
         final = result.messages.rsplit("SIP/2.0 200", 1)[1]

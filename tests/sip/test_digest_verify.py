@@ -284,7 +284,16 @@ def _pyvoip_register_authorization(challenges: list[str], password: str) -> str:
         "Content-Length: 0",
     ]
     response = SIPMessage(("\r\n".join(lines) + "\r\n\r\n").encode())
-    client = SIPClient(REALM, 5060, USER, password, phone=None, myIP="192.0.2.10", myPort=5062)
+    # No phone and no sockets: gen_register only hashes and formats.
+    client = SIPClient(
+        REALM,
+        5060,
+        USER,
+        password,
+        phone=None,  # type: ignore[arg-type]
+        myIP="192.0.2.10",
+        myPort=5062,
+    )
     register = client.gen_register(response)
     (auth,) = (ln for ln in register.split("\r\n") if ln.startswith("Authorization: "))
     return auth.removeprefix("Authorization: ")

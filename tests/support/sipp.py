@@ -38,6 +38,7 @@ def run_sipp(
     folder: Path,
     *,
     injection: list[list[str]] | None = None,
+    auth: tuple[str, str] | None = None,
     transport: str = "u1",
     calls: int = 1,
     rate: float = 1,
@@ -59,6 +60,8 @@ def run_sipp(
     ]
     if local_port is not None:
         args += ["-p", str(local_port)]
+    if auth is not None:
+        args += ["-au", auth[0], "-ap", auth[1]]
     if injection is not None:
         csv = folder / f"{name}_users.csv"
         csv.write_text("SEQUENTIAL\n" + "".join(";".join(row) + "\n" for row in injection))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -13,7 +14,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provisioning import cli
+
 BIN = Path(sys.executable).parent
+REALM = "test.softswitch"
 STARTUP_TIMEOUT = 20.0
 
 
@@ -67,10 +71,7 @@ class SwitchProcess:
         env = dict(os.environ)
         env.update(
             {
-                "SWITCH_DATA_DIR": str(self.folder),
-                "SWITCH_DATABASE__URL": self.database_url,
-                "SWITCH_SIP__LISTEN": f"udp:{self.host}:{self.port},tcp:{self.host}:{self.port}",
-                "SWITCH_SIP__REALM": "test.softswitch",
+                "SWITCH_CONFIG": str(self.config_path),
                 "SWITCH_LOG__LEVEL": "DEBUG",
                 "SWITCHCTL_ACTOR": "pytest",
             }
@@ -82,15 +83,29 @@ class SwitchProcess:
     def log_path(self) -> Path:
         return self.folder / "softswitch.log"
 
-    def ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(BIN / "switchctl"), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
+    @property
+    def config_path(self) -> Path:
+        """The settings the switch and switchctl share (environment variables still win)."""
+        path = self.folder / "softswitch.toml"
+        path.write_text(
+            f'data_dir = "{self.folder}"\n'
+            f'[database]\nurl = "{self.database_url}"\n'
+            f'[sip]\nrealm = "{REALM}"\n'
+            f'listen = ["udp:{self.host}:{self.port}", "tcp:{self.host}:{self.port}"]\n'
         )
-        if check and result.returncode != 0:
+        return path
+
+    def ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run switchctl in-process (the same entry point as the command, without the
+        interpreter start-up that a subprocess per call would cost)."""
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["--config", str(self.config_path), "--actor", "pytest", *args]
+        try:
+            code = cli.main(argv, stdout=out, stderr=err)
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        result = subprocess.CompletedProcess(["switchctl", *argv], code, out.getvalue(), err.getvalue())
+        if check and code != 0:
             raise AssertionError(f"switchctl {' '.join(args)} failed: {result.stderr}")
         return result
 

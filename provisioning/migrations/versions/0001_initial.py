@@ -11,6 +11,8 @@ the models, which will keep changing after it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -57,7 +59,7 @@ _SQLITE_APPEND_ONLY = [
 ]
 
 
-def _ts(name: str, nullable: bool = False) -> sa.Column[sa.DateTime]:
+def _ts(name: str, nullable: bool = False) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
@@ -138,7 +140,9 @@ def _create_device_tables() -> None:
         _ts("created_at"),
         _ts("updated_at"),
         sa.PrimaryKeyConstraint("id", name="pk_dids"),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name="fk_dids_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_dids_account_id_accounts"
+        ),
         sa.ForeignKeyConstraint(
             ["extension_id"], ["extensions.id"], name="fk_dids_extension_id_extensions"
         ),

@@ -1,0 +1,74 @@
+"""Carries out what the sans-I/O transaction layer asks for: send bytes, pass messages up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from switch.sip.message import Request, Response
+from switch.sip.transaction import (
+    Action,
+    DeliverToTU,
+    SendMessage,
+    TimeoutToTU,
+    TransactionLayer,
+    TransportErrorToTU,
+)
+from switch.transport.manager import TransportManager
+from switch.transport.peer import Peer
+
+from .routing import response_destination
+
+log = logging.getLogger(__name__)
+
+
+class ActionRunner:
+    def __init__(self, transactions: TransactionLayer, transports: TransportManager) -> None:
+        self._transactions = transactions
+        self._transports = transports
+        # Set by the proxy (later) to receive responses and timeouts of its client transactions.
+        self.on_client_event: Callable[[object, Action], None] | None = None
+
+    def perform(self, tx: object, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, SendMessage):
+                assert isinstance(action.peer, Peer)
+                self._transports.send(action.message.to_bytes(), action.peer)
+            elif isinstance(action, DeliverToTU | TimeoutToTU | TransportErrorToTU):
+                if self.on_client_event is not None:
+                    self.on_client_event(tx, action)
+
+    def absorb_request(self, request: Request, now: float) -> bool:
+        """True when the request belongs to a live server transaction (a retransmission,
+        or the ACK of a non-2xx final response), which then did what it had to."""
+        matched = self._transactions.receive(request, now)
+        if matched is None:
+            return False
+        tx, actions = matched
+        self.perform(tx, [a for a in actions if not isinstance(a, DeliverToTU)])
+        return True
+
+    def respond(self, request: Request, response: Response, source: Peer, now: float) -> None:
+        """Answer a new request through a server transaction, so retransmissions of the
+        request are answered from it and not processed twice."""
+        if request.method == "ACK":
+            return
+        destination = response_destination(request.top_via, source)
+        tx, actions = self._transactions.create_server(
+            request, destination, now, reliable=source.reliable
+        )
+        # The dispatcher already holds the request: only sends and timers matter here.
+        self.perform(tx, [a for a in actions if not isinstance(a, DeliverToTU)])
+        self.perform(tx, self._transactions.send(tx, response, now))
+
+    def route_response(self, response: Response, now: float) -> None:
+        matched = self._transactions.receive(response, now)
+        if matched is None:
+            log.debug("dropping a stray response (%d)", response.status)
+            return
+        tx, actions = matched
+        self.perform(tx, actions)
+
+    def run_expired(self, now: float) -> None:
+        for tx, actions in self._transactions.expire(now):
+            self.perform(tx, actions)
