@@ -10,6 +10,7 @@ from typing import Final
 from e911.civic import CivicAddress
 from e911.validate import require_valid, validate
 
+_COUNTRY_NAMES: Final = {"CA": "CANADA"}
 _BARE_IDENTIFIER: Final = re.compile(r"[A-Z0-9][A-Z0-9-]{0,7}", re.IGNORECASE)
 
 
@@ -46,7 +47,8 @@ def dispatchable_location(address: CivicAddress, *, multi_unit: bool = False) ->
     region = " ".join(p for p in (address.a1, address.pc) if p)
     parts = [street_line(address), *in_building_parts(address), address.a3 or "", region]
     if address.country not in ("US", None):
-        parts.append(address.country)
+        # Spelled out where the code reads like a state ("CA" is California to a US PSAP).
+        parts.append(_COUNTRY_NAMES.get(address.country, address.country))
     return ", ".join(p for p in parts if p)
 
 

@@ -142,7 +142,7 @@ def _split_part(raw: bytes) -> tuple[dict[str, str], bytes]:
     last = ""
     for line in head.decode("utf-8", "replace").split("\r\n"):
         if line[:1] in (" ", "\t") and last:
-            headers[last] += " " + line.strip()
+            headers[last] = f"{headers[last]} {line.strip()}".strip()
             continue
         name, colon, value = line.partition(":")
         if not colon or not name.strip():

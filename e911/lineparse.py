@@ -146,12 +146,10 @@ def _collect(
             extras[name] = f"{extras[name]} {token}" if name in extras else token
         elif label in _UNIT_TYPE_LABELS or label in _UNIT_ID_LABELS:
             _add_subunit_token(subunits, token, label, previous_label)
-        elif label == "CountryName":
-            values["country"] = f"{values['country']} {token}" if "country" in values else token
         else:
             raise NormalizationError("address", "could not be read as a street address")
         previous_label = label
-    return values, sorted(extras.items()), subunits
+    return values, list(extras.items()), subunits
 
 
 def _add_subunit_token(

@@ -48,7 +48,7 @@ def has_mailbox(text: str) -> bool:
 
 
 def validate(address: CivicAddress, *, multi_unit: bool = False) -> list[AddressProblem]:
-    """Every reason ``address`` cannot serve as a registered E911 address, in element order.
+    """Every reason ``address`` cannot serve as a registered E911 address (empty if none).
 
     ``multi_unit`` says the site holds several suites, floors or rooms; then one of
     UNIT, FLR or ROOM must say which (the "dispatchable location" of 47 CFR 9.3).

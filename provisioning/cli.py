@@ -8,6 +8,7 @@ status 2; a database that cannot be reached or is not migrated exits with 1.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    # Parsing does not change a parser; building one costs more than a typical command.
+    return build_parser()
+
+
 def _fail(stderr: TextIO, message: str, status: int) -> int:
     # One line, whatever the driver put in its message.
     stderr.write(f"{PROG}: error: {' '.join(message.split())}\n")
@@ -56,7 +63,7 @@ def main(
     """Run one command; returns the exit status (argparse usage errors exit directly)."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     ctx = CliContext(args=args, out=out, stdin=stdin or sys.stdin)
     try:
         status: int = args.handler(ctx)

@@ -120,6 +120,57 @@ class RegistrarSettings(BaseModel):
     max_contacts_per_device: int = Field(default=3, ge=1, le=100)
 
 
+class ProxySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # 407 Proxy-Authenticate is the RFC answer; 401 suits clients that only handle 401.
+    challenge_status: int = 407
+    # Seconds a call may ring before the switch cancels it (no-answer).
+    ring_timeout: float = Field(default=60.0, gt=0)
+    # Longest call in seconds; the switch then sends BYE both ways.
+    max_call_seconds: int = Field(default=14400, ge=10)
+    # Seconds between in-dialog OPTIONS probes that find calls whose BYE was lost.
+    keepalive_interval: float = Field(default=30.0, gt=0)
+    # Region used to read national numbers dialled without a country code.
+    default_region: str = Field(default="US", min_length=2, max_length=2)
+
+    @field_validator("challenge_status")
+    @classmethod
+    def _challenge(cls, value: int) -> int:
+        if value not in (401, 407):
+            raise ValueError("must be 401 or 407")
+        return value
+
+
+class TrunkSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Carrier gateway for off-net calls, "transport:host:port"; empty means no trunk.
+    gateway: str = ""
+    # Sources whose requests are trusted as the carrier: "host" or "host:port".
+    trusted_sources: list[str] = Field(default_factory=list)
+    # Name recorded in CDRs.
+    name: str = "carrier"
+
+    @field_validator("trusted_sources", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def gateway_listen(self) -> Listen | None:
+        return Listen.parse(self.gateway) if self.gateway else None
+
+    @field_validator("gateway")
+    @classmethod
+    def _gateway(cls, value: str) -> str:
+        if value:
+            Listen.parse(value)
+        return value
+
+
 class DatabaseSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -148,6 +199,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     sip: SipSettings = Field(default_factory=SipSettings)
     registrar: RegistrarSettings = Field(default_factory=RegistrarSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+    trunk: TrunkSettings = Field(default_factory=TrunkSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

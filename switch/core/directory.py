@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from provisioning.models import Account, Device, Extension, ProvisioningState
+from provisioning.models import Account, Device, Did, Extension, ProvisioningState
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +33,47 @@ class DeviceRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtensionRecord:
+    id: int
+    account_id: int
+    number: str
+    display_name: str | None
+    active: bool
+    device_ids: tuple[int, ...]
+    dids: tuple[str, ...]  # E.164 numbers routed to this extension
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    id: int
+    name: str
+    status: str  # active, suspended, disabled
+    main_number: str | None
+    dids: frozenset[str]  # every E.164 number the account owns
+
+
+@dataclass(frozen=True, slots=True)
+class DidRecord:
+    number: str
+    account_id: int
+    extension_id: int | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Directory:
     version: int = -1
     devices: dict[str, DeviceRecord] = field(default_factory=dict)
+    extensions: dict[tuple[int, str], ExtensionRecord] = field(default_factory=dict)
+    extensions_by_id: dict[int, ExtensionRecord] = field(default_factory=dict)
+    accounts: dict[int, AccountRecord] = field(default_factory=dict)
+    dids: dict[str, DidRecord] = field(default_factory=dict)
 
     def device(self, username: str) -> DeviceRecord | None:
         return self.devices.get(username)
+
+    def extension(self, account_id: int, number: str) -> ExtensionRecord | None:
+        return self.extensions.get((account_id, number))
 
 
 def read_version(engine: Engine) -> int:
@@ -51,29 +86,78 @@ def load_directory(engine: Engine) -> Directory:
     """Blocking: call from a worker thread."""
     with Session(engine) as session:
         version = int(session.scalar(select(ProvisioningState.version)) or 0)
-        rows = session.execute(
-            select(Device, Extension, Account)
-            .join(Extension, Device.extension_id == Extension.id)
-            .join(Account, Extension.account_id == Account.id)
-        ).all()
-        devices: dict[str, DeviceRecord] = {}
-        for device, extension, account in rows:
-            ha1 = {"MD5": device.ha1_md5, "SHA-256": device.ha1_sha256}
-            devices[device.username] = DeviceRecord(
-                id=device.id,
-                username=device.username,
-                realm=device.realm,
-                ha1={k: v for k, v in ha1.items() if v},
-                extension_id=extension.id,
-                extension_number=extension.number,
-                account_id=account.id,
-                max_contacts=device.max_contacts,
-                # A suspended account may still register: it must reach 911 and be called back.
-                active=_status(device.status) == "active"
-                and _status(extension.status) == "active"
-                and _status(account.status) != "disabled",
-            )
-    return Directory(version, devices)
+        accounts = list(session.scalars(select(Account)))
+        extensions = list(session.scalars(select(Extension)))
+        devices = list(session.scalars(select(Device)))
+        dids = list(session.scalars(select(Did)))
+    return build_directory(version, accounts, extensions, devices, dids)
+
+
+def build_directory(
+    version: int,
+    accounts: list[Account],
+    extensions: list[Extension],
+    devices: list[Device],
+    dids: list[Did],
+) -> Directory:
+    account_status = {a.id: _status(a.status) for a in accounts}
+    did_records = {
+        d.number: DidRecord(d.number, d.account_id, d.extension_id, _status(d.status) == "active")
+        for d in dids
+    }
+    active_dids = [d for d in did_records.values() if d.active]
+    ext_active = {e.id: _status(e.status) == "active" for e in extensions}
+    ext_by_id = {e.id: e for e in extensions}
+    device_records: dict[str, DeviceRecord] = {}
+    for device in devices:
+        extension = ext_by_id[device.extension_id]
+        ha1 = {"MD5": device.ha1_md5, "SHA-256": device.ha1_sha256}
+        device_records[device.username] = DeviceRecord(
+            id=device.id,
+            username=device.username,
+            realm=device.realm,
+            ha1={k: v for k, v in ha1.items() if v},
+            extension_id=extension.id,
+            extension_number=extension.number,
+            account_id=extension.account_id,
+            max_contacts=device.max_contacts,
+            # A suspended account may still register: it must reach 911 and be called back.
+            active=_status(device.status) == "active"
+            and ext_active[extension.id]
+            and account_status.get(extension.account_id) != "disabled",
+        )
+    extension_records: dict[int, ExtensionRecord] = {}
+    for extension in extensions:
+        extension_records[extension.id] = ExtensionRecord(
+            id=extension.id,
+            account_id=extension.account_id,
+            number=extension.number,
+            display_name=extension.display_name,
+            active=ext_active[extension.id],
+            device_ids=tuple(
+                d.id for d in devices
+                if d.extension_id == extension.id and _status(d.status) == "active"
+            ),
+            dids=tuple(sorted(d.number for d in active_dids if d.extension_id == extension.id)),
+        )
+    account_records = {
+        a.id: AccountRecord(
+            id=a.id,
+            name=a.name,
+            status=account_status[a.id],
+            main_number=a.main_number,
+            dids=frozenset(d.number for d in active_dids if d.account_id == a.id),
+        )
+        for a in accounts
+    }
+    return Directory(
+        version=version,
+        devices=device_records,
+        extensions={(e.account_id, e.number): e for e in extension_records.values()},
+        extensions_by_id=extension_records,
+        accounts=account_records,
+        dids=did_records,
+    )
 
 
 def _status(value: object) -> str:

@@ -71,7 +71,7 @@ class TimerConfig:
             return 0.0 if reliable else self.t4
         if timer is TimerName.J:
             return 0.0 if reliable else self.timeout
-        return self.trying_delay
+        return self.trying_delay  # TimerName.TRYING
 
     def backoff(self, timer: TimerName, interval: float) -> float:
         """Next retransmit interval after ``interval``: A doubles without a cap, E and G

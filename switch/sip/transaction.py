@@ -156,6 +156,10 @@ class Transaction:
         self._started = False
         self._deadlines: dict[TimerName, float] = {}
 
+    def __repr__(self) -> str:
+        branch = self.request.top_via.branch
+        return f"<{type(self).__name__} {self.method} branch={branch} {self.state}>"
+
     @property
     def terminated(self) -> bool:
         return self.state is TransactionState.TERMINATED

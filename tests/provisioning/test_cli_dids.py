@@ -25,7 +25,8 @@ def test_did_lifecycle(acme: Run) -> None:
     acme("did", "create", "+1 202 555 0143", "globex")
 
     assert [d["number"] for d in acme("--json", "did", "list").json()] == [
-        "+12025550142", "+12025550143",
+        "+12025550142",
+        "+12025550143",
     ]
     assert [d["number"] for d in acme("--json", "did", "list", "--account", "globex").json()] == [
         "+12025550143"

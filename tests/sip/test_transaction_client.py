@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import TypeVar
 
 import pytest
 
@@ -27,6 +28,7 @@ from switch.sip.transaction_client import (
 )
 
 PEER = ("192.0.2.4", 5060)
+A = TypeVar("A")
 T = TimerConfig()
 
 # RFC 3261 §24.2 style: the proxy forwards Alice's INVITE, its own Via on top.
@@ -115,7 +117,7 @@ class Clock:
     def sent_at(self) -> list[float]:
         return [now for now, action in self.log if isinstance(action, SendMessage)]
 
-    def of_type(self, kind: type) -> list[tuple[float, Action]]:
+    def of_type(self, kind: type[A]) -> list[tuple[float, A]]:
         return [(now, action) for now, action in self.log if isinstance(action, kind)]
 
 
@@ -228,7 +230,8 @@ def test_retransmitted_final_response_resends_the_ack_only() -> None:
     busy = answer(tx.request, 486, "Busy Here")
     first = tx.receive(busy, 1.0)
     again = tx.receive(answer(tx.request, 486, "Busy Here"), 1.6)
-    assert again == [SendMessage(tx.ack, PEER)] and tx.ack is not None
+    assert tx.ack is not None
+    assert again == [SendMessage(tx.ack, PEER)]
     assert SendMessage(tx.ack, PEER) in first
     assert tx.state is TransactionState.COMPLETED
 
