@@ -63,7 +63,10 @@ class SipSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen: list[Listen] = Field(
-        default_factory=lambda: [Listen.parse("udp:127.0.0.1:5060"), Listen.parse("tcp:127.0.0.1:5060")]
+        default_factory=lambda: [
+            Listen.parse("udp:127.0.0.1:5060"),
+            Listen.parse("tcp:127.0.0.1:5060"),
+        ]
     )
     # Host (or IP) this switch puts in Via, Record-Route and Contact; defaults to the first listen host.
     advertised_host: str | None = None

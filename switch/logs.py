@@ -13,9 +13,7 @@ import time
 
 from switch.config import LogSettings
 
-_CREDENTIALS = re.compile(
-    r"((?:Proxy-)?Authorization\s*:\s*\S+)[^\r\n]*", re.IGNORECASE
-)
+_CREDENTIALS = re.compile(r"((?:Proxy-)?Authorization\s*:\s*\S+)[^\r\n]*", re.IGNORECASE)
 
 
 def redact(text: str) -> str:

@@ -183,7 +183,7 @@ TRANSPORTS = frozenset({"udp", "tcp", "tls"})
 STREAM_TRANSPORTS = frozenset({"tcp", "tls"})
 STATUS_CLASSES = frozenset({"1xx", "2xx", "3xx", "4xx", "5xx", "6xx"})
 # Statuses the SIP core raises for unreadable or refused messages (switch.sip.errors).
-PARSE_ERROR_KINDS = frozenset({"400", "413", "414", "416", "420", "505", "513"})
+PARSE_ERROR_KINDS = frozenset({"400", "416", "420", "505", "513"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 It runs beside the SIP traffic, so it never blocks and bounds what a client may cost:
 the request head is at most ``MAX_HEAD_BYTES``, it must arrive within
-``READ_TIMEOUT`` seconds, at most ``MAX_CONNECTIONS`` are served at once, and every
-answer closes the connection (no keep-alive to track).
+``READ_TIMEOUT`` seconds, connections beyond ``MAX_CONNECTIONS`` are reset unanswered,
+and every answer closes the connection (no keep-alive to track).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
 
 # Names the switch reports under /readyz; the callable may add others.
+PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 READINESS_CHECKS = ("transports_bound", "database", "provisioning_loaded")
 
 Readiness = Callable[[], Mapping[str, bool]]
@@ -99,8 +100,7 @@ def readiness_response(readiness: Readiness) -> HttpResponse:
 
 def route(metrics: Metrics, readiness: Readiness, method: str, path: str) -> HttpResponse:
     """The answer to one parsed request."""
-    known = {"/metrics", "/healthz", "/readyz"}
-    if path not in known:
+    if path not in PATHS:
         return HttpResponse.text(HTTPStatus.NOT_FOUND)
     if method != "GET":
         return HttpResponse(
@@ -121,13 +121,13 @@ class _Server:
         self._active = 0
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._active >= MAX_CONNECTIONS:
+            # Under a flood, the cheapest answer is none: reset and free the slot at once.
+            writer.transport.abort()
+            return
         self._active += 1
-        response: HttpResponse | None
         try:
-            if self._active > MAX_CONNECTIONS:
-                response = HttpResponse.text(HTTPStatus.SERVICE_UNAVAILABLE, "busy")
-            else:
-                response = await self._answer(reader)
+            response = await self._answer(reader)
             if response is not None:
                 writer.write(response.encode())
                 async with asyncio.timeout(WRITE_TIMEOUT):

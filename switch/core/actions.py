@@ -10,9 +10,8 @@ from switch.sip.transaction import (
     Action,
     DeliverToTU,
     SendMessage,
-    TimeoutToTU,
+    TransactionError,
     TransactionLayer,
-    TransportErrorToTU,
 )
 from switch.transport.manager import TransportManager
 from switch.transport.peer import Peer
@@ -34,9 +33,8 @@ class ActionRunner:
             if isinstance(action, SendMessage):
                 assert isinstance(action.peer, Peer)
                 self._transports.send(action.message.to_bytes(), action.peer)
-            elif isinstance(action, DeliverToTU | TimeoutToTU | TransportErrorToTU):
-                if self.on_client_event is not None:
-                    self.on_client_event(tx, action)
+            elif self.on_client_event is not None:
+                self.on_client_event(tx, action)
 
     def absorb_request(self, request: Request, now: float) -> bool:
         """True when the request belongs to a live server transaction (a retransmission,
@@ -45,21 +43,47 @@ class ActionRunner:
         if matched is None:
             return False
         tx, actions = matched
-        self.perform(tx, [a for a in actions if not isinstance(a, DeliverToTU)])
-        return True
+        self._perform_server(tx, actions)
+        # RFC 6026: the ACK of a 2xx reaches the TU through the INVITE transaction; route it.
+        return not any(
+            isinstance(a, DeliverToTU) and getattr(a.message, "method", "") == "ACK"
+            for a in actions
+        )
+
+    def _perform_server(self, tx: object, actions: list[Action]) -> None:
+        # The core already holds the request, and server transactions have nothing else for
+        # the TU: only their sends matter here.
+        for action in actions:
+            if isinstance(action, SendMessage):
+                assert isinstance(action.peer, Peer)
+                self._transports.send(action.message.to_bytes(), action.peer)
+
+    def open_server(self, request: Request, source: Peer, now: float) -> object:
+        """A server transaction for a new request, answered later through send_response."""
+        destination = response_destination(request.top_via, source)
+        tx, actions = self._transactions.create_server(
+            request, destination, now, reliable=source.reliable
+        )
+        self._perform_server(tx, actions)
+        return tx
+
+    def send_response(self, tx: object, response: Response, now: float) -> None:
+        try:
+            actions = self._transactions.send(tx, response, now)  # type: ignore[arg-type]
+        except TransactionError as exc:
+            log.debug("response not sent: %s", exc)
+            return
+        self._perform_server(tx, actions)
+
+    def send_bytes(self, data: bytes, peer: Peer) -> None:
+        self._transports.send(data, peer)
 
     def respond(self, request: Request, response: Response, source: Peer, now: float) -> None:
         """Answer a new request through a server transaction, so retransmissions of the
         request are answered from it and not processed twice."""
         if request.method == "ACK":
             return
-        destination = response_destination(request.top_via, source)
-        tx, actions = self._transactions.create_server(
-            request, destination, now, reliable=source.reliable
-        )
-        # The dispatcher already holds the request: only sends and timers matter here.
-        self.perform(tx, [a for a in actions if not isinstance(a, DeliverToTU)])
-        self.perform(tx, self._transactions.send(tx, response, now))
+        self.send_response(self.open_server(request, source, now), response, now)
 
     def route_response(self, response: Response, now: float) -> None:
         matched = self._transactions.receive(response, now)

@@ -67,9 +67,7 @@ class Authenticator:
         self._algorithms = algorithms
         self._verifier = DigestVerifier(NonceIssuer(secret, realm, lifetime=nonce_lifetime))
 
-    def check(
-        self, request: Request, header: str, directory: Directory, now: float
-    ) -> AuthCheck:
+    def check(self, request: Request, header: str, directory: Directory, now: float) -> AuthCheck:
         """Find credentials for our realm in ``header`` and judge them."""
         credentials = None
         for value in request.headers.get_all(header):

@@ -135,7 +135,8 @@ def build_directory(
             display_name=extension.display_name,
             active=ext_active[extension.id],
             device_ids=tuple(
-                d.id for d in devices
+                d.id
+                for d in devices
                 if d.extension_id == extension.id and _status(d.status) == "active"
             ),
             dids=tuple(sorted(d.number for d in active_dids if d.extension_id == extension.id)),

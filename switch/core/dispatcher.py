@@ -20,6 +20,7 @@ from switch.transport.manager import TransportManager
 from switch.transport.peer import Inbound, Peer
 
 from .actions import ActionRunner
+from .proxy import Proxy
 from .registrar import Registrar
 from .routing import is_local_uri, response_destination, stamp_via
 
@@ -30,6 +31,7 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, REFER, NOTIF
 # Extensions a UAS role of this switch understands in Require.
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
 URI_SCHEMES = frozenset({"sip", "sips", "tel"})
+KNOWN_METHODS = frozenset(m.strip() for m in ALLOW.split(",")) | {"SUBSCRIBE", "PRACK", "PUBLISH"}
 
 
 class Dispatcher:
@@ -44,7 +46,7 @@ class Dispatcher:
         self._transports = transports
         self._transactions = transactions
         self._registrar = registrar
-        self._actions = ActionRunner(transactions, transports)
+        self.actions = ActionRunner(transactions, transports)
         sip = settings.sip
         hosts = {sip.realm, settings.advertised_host, *sip.local_domains}
         hosts.update(listen.host for listen in sip.listen)
@@ -53,6 +55,7 @@ class Dispatcher:
         self.local_hosts = frozenset(h.lower() for h in hosts)
         self.local_ports: frozenset[int] = frozenset(listen.port for listen in sip.listen)
         self.parse_errors = 0
+        self.proxy: Proxy | None = None
 
     # -- input -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -69,7 +72,7 @@ class Dispatcher:
             deadline = self._transactions.next_deadline()
             delay = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.time()))
             await asyncio.sleep(delay)
-            self._actions.run_expired(time.time())
+            self.actions.run_expired(time.time())
 
     def handle(self, inbound: Inbound) -> None:
         try:
@@ -78,7 +81,7 @@ class Dispatcher:
             self.on_transport_error(exc, inbound)
             return
         if isinstance(message, Response):
-            self._actions.route_response(message, time.time())
+            self.actions.route_response(message, time.time())
             return
         self._handle_request(message, inbound.peer)
 
@@ -103,10 +106,8 @@ class Dispatcher:
     def _handle_request(self, request: Request, source: Peer) -> None:
         now = time.time()
         stamp_via(request, source)
-        if self._actions.absorb_request(request, now):
+        if self.actions.absorb_request(request, now):
             return  # retransmission, ACK or CANCEL handled by the transaction layer
-        if request.method == "ACK":
-            return  # an ACK that matches nothing is dropped (RFC 3261 §17.2.3)
         answer = self._early_answer(request)
         if answer is not None:
             self._reply(request, source, answer, now)
@@ -114,12 +115,23 @@ class Dispatcher:
         if request.method == "REGISTER":
             result = self._registrar.handle(request, source, now)
             self._reply(request, source, result.response, now)
-        elif request.method == "OPTIONS":
+        elif request.method == "OPTIONS" and self._for_us(request):
             self._reply(request, source, self._options_answer(request), now)
-        elif request.method == "CANCEL":
-            self._reply(request, source, make_response(request, 481), now)
+        elif request.method not in KNOWN_METHODS:
+            response = make_response(request, 501, "Not Implemented")
+            response.headers.add("Allow", ALLOW)
+            self._reply(request, source, response, now)
+        elif self.proxy is not None:
+            self.proxy.handle_request(request, source, now)
         else:
             self._reply(request, source, make_response(request, 501, "Not Implemented"), now)
+
+    def _for_us(self, request: Request) -> bool:
+        uri = request.uri
+        if not isinstance(uri, SipURI) or not is_local_uri(uri, self.local_hosts, self.local_ports):
+            return False
+        # OPTIONS to the switch itself, or inside no dialog: answered here (keep-alive pings).
+        return request.to.tag is None
 
     def _early_answer(self, request: Request) -> Response | None:
         """Checks of RFC 3261 §8.2.2 and §16.3 that come before any routing."""
@@ -135,7 +147,7 @@ class Dispatcher:
             return _bad_extension(request, require)
         if request.max_forwards == 0 and request.method not in ("OPTIONS", "REGISTER"):
             return make_response(request, 483, "Too Many Hops")
-        if request.method in ("REGISTER", "OPTIONS") and not for_us:
+        if request.method == "REGISTER" and not for_us:
             return make_response(request, 404, "Not Found")
         return None
 
@@ -151,7 +163,7 @@ class Dispatcher:
         if response.status > 100 and response.to.tag is None:
             response.headers.set("To", f"{request.headers.get('To')};tag={secrets.token_hex(6)}")
         response.headers.add("Server", SERVER_NAME)
-        self._actions.respond(request, response, source, now)
+        self.actions.respond(request, response, source, now)
 
 
 def _bad_extension(request: Request, names: list[str]) -> Response:

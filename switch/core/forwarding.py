@@ -96,7 +96,9 @@ def forward_copy(
     """A copy of ``request`` for one branch: new Request-URI, Max-Forwards, Record-Route, Via."""
     headers = request.headers.copy()
     max_forwards = request.max_forwards
-    headers.set("Max-Forwards", str(DEFAULT_MAX_FORWARDS if max_forwards is None else max_forwards - 1))
+    headers.set(
+        "Max-Forwards", str(DEFAULT_MAX_FORWARDS if max_forwards is None else max_forwards - 1)
+    )
     for value in record_routes:
         headers.prepend("Record-Route", value)
     headers.prepend("Via", str(via))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from email.utils import formatdate
+from enum import StrEnum
 
 from switch.config import RegistrarSettings
 from switch.sip.address import Address
@@ -107,7 +107,9 @@ class Registrar:
         aor = f"sip:{device.username}@{device.realm}"
         user_agent = request.headers.get("User-Agent")
         for contact, expires in wanted:
-            candidate = _binding(device, aor, contact, expires, now, call_id, cseq, source, user_agent)
+            candidate = _binding(
+                device, aor, contact, expires, now, call_id, cseq, source, user_agent
+            )
             existing = next((b for b in updated if b.same_flow(candidate)), None)
             if existing is not None:
                 if existing.call_id == call_id and cseq <= existing.cseq:
@@ -129,7 +131,9 @@ class Registrar:
     ) -> RegisterResult:
         # RFC 3261 §10.2.2: "*" only with Expires: 0 and no other contact.
         if request.expires != 0 or len(request.headers.values("Contact")) != 1:
-            return _fail(request, 400, "Invalid Wildcard Contact", RegisterOutcome.BAD_REQUEST, device)
+            return _fail(
+                request, 400, "Invalid Wildcard Contact", RegisterOutcome.BAD_REQUEST, device
+            )
         call_id, cseq = request.call_id, request.cseq.seq
         if any(b.call_id == call_id and cseq <= b.cseq for b in current):
             return _fail(request, 500, "Out Of Order CSeq", RegisterOutcome.OUT_OF_ORDER, device)

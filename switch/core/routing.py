@@ -31,12 +31,13 @@ def stamp_via(request: Request, source: Peer) -> None:
         return
     top = vias[0]
     changed = False
-    if not _same_address(top.host, source.host):
+    # A received= the sender wrote itself is overwritten: it must never steer our answers.
+    if not _same_address(top.host, source.host) or "received" in top.params:
         top.params["received"] = source.host
         changed = True
     if "rport" in top.params:
         top.params["rport"] = str(source.port)
-        top.params.setdefault("received", source.host)
+        top.params["received"] = source.host
         changed = True
     if changed:
         _replace_top_via(request, top)
@@ -51,16 +52,20 @@ def _replace_top_via(request: Request, top: Via) -> None:
 
 
 def response_destination(via: Via, arrival: Peer) -> Peer:
-    """RFC 3261 §18.2.2 with RFC 3581: where the response to this request goes."""
+    """RFC 3261 §18.2.2 with RFC 3581: where the response to this request goes.
+
+    The host is always the packet's source address: that is what ``received=`` holds once
+    ``stamp_via`` ran, and a Via that was never stamped (a stateless answer to a message that
+    failed to parse) must not send traffic to whatever address the sender wrote in it.
+    """
     if arrival.reliable:
         return arrival  # same connection (the transport layer reuses it)
-    host = via.params.get("received") or _bare(via.host)
-    rport = via.params.get("rport")
-    if rport:
-        port = int(rport)
+    if "rport" in via.params:
+        rport = via.params["rport"]
+        port = int(rport) if rport else arrival.port
     else:
         port = via.port or (SIPS_DEFAULT_PORT if via.transport == "TLS" else SIP_DEFAULT_PORT)
-    return Peer(arrival.transport, _bare(host), port)
+    return Peer(arrival.transport, arrival.host, port)
 
 
 def is_local_uri(uri: SipURI, local_hosts: frozenset[str], local_ports: frozenset[int]) -> bool:

@@ -10,6 +10,8 @@ from contextlib import suppress
 from sqlalchemy.engine import Engine
 
 from provisioning.db import make_engine
+from switch.cdr.record import CallRecord
+from switch.cdr.sink import CdrSink
 from switch.config import Settings
 from switch.sip.transaction import TransactionLayer
 from switch.transport.manager import TransportManager
@@ -18,7 +20,10 @@ from .auth import Authenticator, load_nonce_secret
 from .binding_store import BindingStore
 from .directory import Directory, load_directory, read_version
 from .dispatcher import Dispatcher
+from .forwarding import LocalAddress
 from .location import LocationService
+from .proxy import Proxy
+from .proxy_dialog import maintain_dialogs
 from .registrar import Registrar
 
 log = logging.getLogger(__name__)
@@ -27,8 +32,20 @@ DIRECTORY_POLL_SECONDS = 2.0
 EXPIRY_SWEEP_SECONDS = 1.0
 
 
+class NullCdrSink:
+    """Keeps nothing: for tools that run the switch without billing."""
+
+    def open(self, record: CallRecord) -> None:
+        log.debug("call %s opened", record.id)
+
+    def finish(self, record: CallRecord) -> None:
+        log.debug("call %s finished: %s", record.id, record.disposition)
+
+
 class SwitchService:
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, cdr: CdrSink | None = None
+    ) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
         self.directory = Directory()
@@ -46,6 +63,8 @@ class SwitchService:
             settings.registrar, self.auth, self.location, lambda: self.directory, self.store.save
         )
         self.dispatcher = Dispatcher(settings, self.transports, self.transactions, self.registrar)
+        self.cdr = cdr or NullCdrSink()
+        self.proxy: Proxy | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
 
@@ -59,16 +78,30 @@ class SwitchService:
             self.location.replace(
                 binding.device_id, [*self.location.bindings(binding.device_id, now), binding]
             )
-        log.info(
-            "loaded %d devices, %d bindings", len(self.directory.devices), len(self.location)
-        )
+        log.info("loaded %d devices, %d bindings", len(self.directory.devices), len(self.location))
         await self.transports.start()
         self.dispatcher.local_ports = frozenset(self.transports.ports.values())
+        loop = asyncio.get_running_loop()
+        self.proxy = Proxy(
+            self.settings,
+            self.transactions,
+            self.dispatcher.actions,
+            self.auth,
+            self.location,
+            lambda: self.directory,
+            LocalAddress(self.settings.advertised_host, dict(self.transports.ports)),
+            self.dispatcher.local_hosts,
+            self.cdr,
+            loop.call_later,
+            time.time,
+        )
+        self.dispatcher.proxy = self.proxy
         for coroutine in (
             self.dispatcher.run(),
             self.store.run(),
             self._poll_directory(),
             self._sweep_expired(),
+            self._maintain_dialogs(),
             self.dispatcher.run_timers(),
         ):
             self._tasks.append(asyncio.create_task(coroutine))
@@ -94,6 +127,12 @@ class SwitchService:
                     log.info("provisioning reloaded at version %d", version)
             except Exception as exc:  # the database may be away; keep the last good view
                 log.warning("provisioning poll failed: %s", exc.__class__.__name__)
+
+    async def _maintain_dialogs(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.proxy is not None:
+                maintain_dialogs(self.proxy, time.time())
 
     async def _sweep_expired(self) -> None:
         while True:

@@ -19,6 +19,8 @@ unknown range is not worth the toll-fraud risk of guessing.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from switch.policy.destination import (
@@ -33,6 +35,7 @@ from switch.policy.lists import PolicyLists, default_lists
 from switch.policy.normalize import compact, is_digits, strip_prefix, user_part
 from switch.policy.numbering import NumberFacts, calling_code, facts_for_e164, facts_for_national
 
+_CACHE_SIZE = 16384  # entries per memo (all plans together): a few MB at most
 NANP_REGIONS = frozenset(phonenumbers.region_codes_for_country_code(1))
 _FEATURE_CHARS = frozenset("0123456789*#")
 _NANP_PREMIUM_EXCHANGE = "976"  # NPA-976-XXXX pay-per-call exchanges, not flagged by phonenumbers
@@ -44,19 +47,44 @@ _SHORT_CLASSES = {
 
 
 def classify(dialled: str, plan: DialPlan, lists: PolicyLists | None = None) -> Destination:
-    """Classify ``dialled`` (a SIP user part, ``tel:`` URI or typed string) for ``plan``."""
-    lists = lists if lists is not None else default_lists()
+    """Classify ``dialled`` (a SIP user part, ``tel:`` URI or typed string) for ``plan``.
+
+    Results are memoised per dialled string and plan (Destinations are immutable);
+    only the extension lookup runs on every call, since the plan's extension set
+    is not part of the key.
+    """
+    head = _head(dialled, plan.country, plan.outside_line_prefix)
+    if isinstance(head, Destination):
+        return head
+    user, text = head
+    if plan.is_extension(text) or (user != text and plan.is_extension(user)):
+        return _internal(dialled, text, plan.country)
+    return _tail(dialled, text, plan, lists if lists is not None else default_lists())
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _head(dialled: str, country: str, prefix: str | None) -> Destination | tuple[str, str]:
+    """Steps 1-2: a final Destination, or the user part and compacted text to go on with."""
     user = user_part(dialled)
     text = compact(user)
     if not text:
         return _invalid(dialled, text, InvalidReason.EMPTY)
     if text[0] in "*#":
         return _feature_code(dialled, text)
-    short = match_short_code(text, plan.country, plan.outside_line_prefix)
+    short = match_short_code(text, country, prefix)
     if short is not None:
-        return _short_code(dialled, short, plan)
-    if plan.is_extension(text) or (user != text and plan.is_extension(user)):
-        return Destination(dialled, text, DestinationClass.INTERNAL, region=plan.country)
+        return _short_code(dialled, short, country)
+    return user, text
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _internal(dialled: str, text: str, country: str) -> Destination:
+    return Destination(dialled, text, DestinationClass.INTERNAL, region=country)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _tail(dialled: str, text: str, plan: DialPlan, lists: PolicyLists) -> Destination:
+    """Steps 4-5: telephone numbers."""
     if text[0] == "+":
         if text == "+":
             return _invalid(dialled, text, InvalidReason.TOO_SHORT)
@@ -75,6 +103,13 @@ def classify(dialled: str, plan: DialPlan, lists: PolicyLists | None = None) -> 
     return with_prefix if without.dest_class is DestinationClass.INVALID else without
 
 
+def clear_cache() -> None:
+    """Forget memoised classifications (tests, or after changing phonenumbers metadata)."""
+    _head.cache_clear()
+    _internal.cache_clear()
+    _tail.cache_clear()
+
+
 def _invalid(dialled: str, digits: str, reason: InvalidReason, via: bool = False) -> Destination:
     return Destination(
         dialled,
@@ -91,12 +126,12 @@ def _feature_code(dialled: str, text: str) -> Destination:
     return Destination(dialled, text, DestinationClass.FEATURE_CODE, feature_code=text)
 
 
-def _short_code(dialled: str, short: ShortCodeMatch, plan: DialPlan) -> Destination:
+def _short_code(dialled: str, short: ShortCodeMatch, country: str) -> Destination:
     return Destination(
         dialled,
         short.code,
         _SHORT_CLASSES[short.kind],
-        region=plan.country,
+        region=country,
         n11=short.n11,
         via_outside_line_prefix=short.via_outside_line_prefix,
     )

@@ -41,6 +41,13 @@ class DialPlan:
     domestic_regions: frozenset[str] = DEFAULT_DOMESTIC_REGIONS
     is_extension: ExtensionLookup = field(default=_no_extensions, compare=False)
 
+    def __post_init__(self) -> None:
+        # Plans key the classification cache, so their collections must be hashable.
+        for name in ("local_area_codes", "domestic_regions"):
+            value = getattr(self, name)
+            if not isinstance(value, frozenset):
+                object.__setattr__(self, name, frozenset(value))
+
     @classmethod
     def build(
         cls,

@@ -16,7 +16,7 @@ from switch.policy.destination import InvalidReason, LineType
 
 NON_GEOGRAPHIC_REGION = "001"
 _UNKNOWN_REGION = "ZZ"
-_CACHE_SIZE = 65536
+_CACHE_SIZE = 32768
 
 _LINE_TYPES: dict[int, LineType] = {
     PhoneNumberType.FIXED_LINE: LineType.FIXED_LINE,
@@ -55,20 +55,48 @@ class NumberFacts:
     length_fault: InvalidReason | None  # None when the length is possible
 
 
+# Region of each geographic North American area code, learnt from the first valid
+# number seen: a geographic NPA belongs to one country, so this skips re-testing up
+# to 25 regions' patterns. Non-geographic codes (800, 900, 5XX) are shared by
+# several regions and always go through phonenumbers.
+_GEOGRAPHIC_TYPES = frozenset(
+    {PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+_NANP_REGIONS_BY_NPA: dict[str, str] = {}
+
+
+def _region(number: PhoneNumber) -> str | None:
+    return phonenumbers.region_code_for_number(number)
+
+
+def _nanp_region(npa: str, number: PhoneNumber) -> str | None:
+    region = _NANP_REGIONS_BY_NPA.get(npa)
+    if region is None:
+        region = _region(number)
+        if region is not None:
+            _NANP_REGIONS_BY_NPA[npa] = region
+    return region
+
+
 def _facts(number: PhoneNumber) -> NumberFacts:
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     possible = phonenumbers.is_possible_number_with_reason(number)
     fault = None if possible == ValidationResult.IS_POSSIBLE else _LENGTH_FAULTS.get(possible)
-    valid = fault is None and phonenumbers.is_valid_number(number)
-    region = phonenumbers.region_code_for_number(number) if valid else None
+    # number_type is UNKNOWN exactly when the number is invalid, so one call answers
+    # both questions (is_valid_number would resolve the region a second time).
+    kind = phonenumbers.number_type(number) if fault is None else PhoneNumberType.UNKNOWN
+    valid = kind != PhoneNumberType.UNKNOWN
     cc = number.country_code or 0
-    line_type = LineType.UNKNOWN
+    nsn = phonenumbers.national_significant_number(number)
+    region = None
     if valid:
-        line_type = _LINE_TYPES.get(phonenumbers.number_type(number), LineType.UNKNOWN)
+        geographic = kind in _GEOGRAPHIC_TYPES
+        region = _nanp_region(nsn[:3], number) if cc == 1 and geographic else _region(number)
+    line_type = _LINE_TYPES.get(kind, LineType.UNKNOWN)
     return NumberFacts(
         e164=e164,
         country_code=cc,
-        national_number=phonenumbers.national_significant_number(number),
+        national_number=nsn,
         valid=valid,
         region=region,
         main_region=phonenumbers.region_code_for_country_code(cc) or _UNKNOWN_REGION,
@@ -110,3 +138,4 @@ def clear_caches() -> None:
     """Forget memoised answers (after a phonenumbers metadata upgrade in a long-lived process)."""
     facts_for_e164.cache_clear()
     facts_for_national.cache_clear()
+    _NANP_REGIONS_BY_NPA.clear()

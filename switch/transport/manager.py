@@ -86,8 +86,12 @@ class TransportManager:
             context = None
             if listen.transport is TransportName.TLS:
                 if not (sip.tls_certificate and sip.tls_private_key):
-                    raise ValueError("setting sip.tls_certificate and sip.tls_private_key needed for tls")
-                context = make_server_ssl_context(str(sip.tls_certificate), str(sip.tls_private_key))
+                    raise ValueError(
+                        "setting sip.tls_certificate and sip.tls_private_key needed for tls"
+                    )
+                context = make_server_ssl_context(
+                    str(sip.tls_certificate), str(sip.tls_private_key)
+                )
             name = listen.transport.value
             server = await loop.create_server(
                 lambda: self._stream_protocol(name, local),

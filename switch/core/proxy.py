@@ -1,0 +1,487 @@
+"""Stateful, record-routing proxy (RFC 3261 §16): new calls, forking, CANCEL, responses.
+
+In-dialog routing, keep-alive probes and ending calls live in ``proxy_dialog``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from switch.cdr.record import CallRecord, Direction, Disposition
+from switch.cdr.sink import CdrSink
+from switch.config import Settings
+from switch.sip.message import Request, Response, make_response
+from switch.sip.transaction import (
+    Action,
+    DeliverToTU,
+    Terminated,
+    TimeoutToTU,
+    TransactionLayer,
+    TransportErrorToTU,
+)
+from switch.sip.uri import SipURI
+from switch.transport.peer import Peer
+
+from .actions import ActionRunner
+from .auth import Authenticator, AuthStatus
+from .context import Branch, BranchState, EndReason, ProxyContext, best_response
+from .dialogs import Dialog, DialogState, DialogTable
+from .directory import DeviceRecord, Directory
+from .forwarding import LocalAddress, forward_copy, is_looping, new_branch, pop_own_routes
+from .location import LocationService
+from .routing import is_local_uri
+from .targets import Rejection, RoutePlan, inbound_from_trunk, to_extension, to_trunk
+
+log = logging.getLogger(__name__)
+
+Schedule = Callable[[float, Callable[[], None]], object]
+CANCEL_GRACE = 32.0  # 64*T1: a cancelled branch that never answers is given up (§9.1)
+DIALOG_CREATING = frozenset({"INVITE", "SUBSCRIBE", "REFER"})
+UNTRUSTED_IDENTITY = ("P-Asserted-Identity", "P-Preferred-Identity")
+
+
+def utc(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+class Proxy:
+    def __init__(
+        self,
+        settings: Settings,
+        transactions: TransactionLayer,
+        actions: ActionRunner,
+        auth: Authenticator,
+        location: LocationService,
+        directory: Callable[[], Directory],
+        me: LocalAddress,
+        local_hosts: frozenset[str],
+        cdr: CdrSink,
+        schedule: Schedule,
+        clock: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.transactions = transactions
+        self.actions = actions
+        self.auth = auth
+        self.location = location
+        self.directory = directory
+        self.me = me
+        self.local_hosts = local_hosts
+        self.cdr = cdr
+        self.schedule = schedule
+        self.clock = clock
+        self.dialogs = DialogTable()
+        self.contexts: dict[object, ProxyContext] = {}  # server tx -> context
+        self.branches: dict[object, tuple[ProxyContext, Branch]] = {}  # client tx -> branch
+        self.probes: dict[object, Callable[[Response | None], None]] = {}  # client tx -> callback
+        self._trusted = self._parse_trusted(settings.trunk.trusted_sources)
+        actions.on_client_event = self.on_client_event
+
+    # -- entry points ----------------------------------------------------------------------
+    def handle_request(self, request: Request, source: Peer, now: float) -> None:
+        if is_looping(request, self.me, self.local_hosts):
+            self.reply_stateless(request, source, make_response(request, 482, "Loop Detected"), now)
+            return
+        from .proxy_dialog import forward_in_dialog
+
+        pop_own_routes(request, self.me, self.local_hosts)
+        if request.to.tag is not None:
+            forward_in_dialog(self, request, source, now)
+        elif request.method == "CANCEL":
+            self._cancel_from_caller(request, source, now)
+        elif request.method == "ACK":
+            return  # an ACK outside any dialog or transaction has nowhere to go
+        elif request.method in ("INVITE", "MESSAGE"):
+            self._new_request(request, source, now)
+        else:
+            self.reply_stateless(request, source, make_response(request, 405), now)
+
+    def on_client_event(self, tx: object, action: Action) -> None:
+        now = self.clock()
+        probe = self.probes.get(tx)
+        if probe is not None:
+            if isinstance(action, DeliverToTU) and isinstance(action.message, Response):
+                if action.message.status >= 200:
+                    del self.probes[tx]
+                    probe(action.message)
+            elif not isinstance(action, DeliverToTU):
+                self.probes.pop(tx, None)
+                if not isinstance(action, Terminated):
+                    probe(None)
+            return
+        entry = self.branches.get(tx)
+        if entry is None:
+            return
+        ctx, branch = entry
+        if isinstance(action, Terminated):
+            del self.branches[tx]
+        elif isinstance(action, DeliverToTU) and isinstance(action.message, Response):
+            self.on_branch_response(ctx, branch, action.message, now)
+        elif isinstance(action, TimeoutToTU | TransportErrorToTU):
+            status = 408 if isinstance(action, TimeoutToTU) else 503
+            self.on_branch_response(ctx, branch, make_response(branch.request, status), now)
+
+    # -- new requests ----------------------------------------------------------------------
+    def _is_trunk(self, source: Peer) -> bool:
+        return (source.host, source.port) in self._trusted or (source.host, None) in self._trusted
+
+    @staticmethod
+    def _parse_trusted(entries: list[str]) -> set[tuple[str, int | None]]:
+        trusted: set[tuple[str, int | None]] = set()
+        for entry in entries:
+            host, sep, port = entry.rpartition(":")
+            if sep and port.isdigit() and (host.count(":") == 0 or host.endswith("]")):
+                trusted.add((host.strip("[]"), int(port)))
+            else:
+                trusted.add((entry.strip("[]"), None))
+        return trusted
+
+    def _new_request(self, request: Request, source: Peer, now: float) -> None:
+        ctx = self.open_context(request, source, now)
+        if request.method == "INVITE":
+            self.respond(ctx, make_response(request, 100), now)
+        directory = self.directory()
+        if self._is_trunk(source):
+            dialled = request.uri.user if isinstance(request.uri, SipURI) else None
+            plan = inbound_from_trunk(
+                dialled or "", directory, self.location, now, self.settings.proxy.default_region
+            )
+            record = self._open_record(ctx, Direction.INBOUND, None, now)
+            self._route(ctx, plan, None, record, now)
+            return
+        proxy_auth = self.settings.proxy.challenge_status == 407
+        header = "Proxy-Authorization" if proxy_auth else "Authorization"
+        check = self.auth.check(request, header, directory, now)
+        if check.status is not AuthStatus.OK or check.device is None:
+            self.respond(ctx, self.auth.challenge(request, check, proxy=proxy_auth, now=now), now)
+            self.finish_context(ctx)
+            return
+        device = check.device
+        record = self._open_record(ctx, Direction.INTERNAL, device, now)
+        if not device.active:
+            self._reject(ctx, Rejection(403, "Device Disabled"), now)
+            return
+        plan = self._route_from_device(request, device, directory, now)
+        self._route(ctx, plan, device, record, now)
+
+    def _route_from_device(
+        self, request: Request, device: DeviceRecord, directory: Directory, now: float
+    ) -> RoutePlan | Rejection:
+        uri = request.uri
+        if not isinstance(uri, SipURI) or not is_local_uri(
+            uri, self.local_hosts, frozenset(self.me.ports.values())
+        ):
+            return Rejection(403, "Relaying Denied")
+        dialled = uri.user or ""
+        extension = directory.extension(device.account_id, dialled)
+        if extension is not None:
+            return to_extension(extension, Direction.INTERNAL, self.location, now)
+        from switch.policy.callerid import to_e164
+
+        number = to_e164(dialled, self.settings.proxy.default_region)
+        if number is None:
+            return Rejection(404, "Not Found")
+        did = directory.dids.get(number)
+        if did is not None and did.active and did.extension_id is not None:
+            own = directory.extensions_by_id.get(did.extension_id)
+            if own is not None:
+                plan = to_extension(own, Direction.INTERNAL, self.location, now)
+                if isinstance(plan, RoutePlan):
+                    plan.destination = number
+                return plan
+        return to_trunk(number, self.settings.trunk.gateway_listen, self.settings.trunk.name)
+
+    def _open_record(
+        self, ctx: ProxyContext, direction: Direction, device: DeviceRecord | None, now: float
+    ) -> CallRecord | None:
+        request = ctx.request
+        if request.method != "INVITE":
+            return None
+        from_uri = request.from_.uri
+        record = CallRecord(
+            call_id=request.call_id,
+            start_time=utc(now),
+            direction=direction,
+            account_id=device.account_id if device else None,
+            extension_id=device.extension_id if device else None,
+            device_id=device.id if device else None,
+            caller_presented=from_uri.user if isinstance(from_uri, SipURI) else None,
+            dialled=request.uri.user if isinstance(request.uri, SipURI) else None,
+            source_address=str(ctx.source),
+            user_agent=request.headers.get("User-Agent"),
+        )
+        ctx.record = record
+        self.cdr.open(record)
+        return record
+
+    def _route(
+        self,
+        ctx: ProxyContext,
+        plan: RoutePlan | Rejection,
+        device: DeviceRecord | None,
+        record: CallRecord | None,
+        now: float,
+    ) -> None:
+        if isinstance(plan, Rejection):
+            self._reject(ctx, plan, now)
+            return
+        if record is not None:
+            record.direction = plan.direction
+            record.destination = plan.destination
+            record.trunk = plan.trunk
+            if plan.extension is not None and record.account_id is None:
+                record.account_id = plan.extension.account_id
+        identity = self._asserted_identity(plan, device)
+        if record is not None:
+            record.caller_asserted = identity
+        for target in plan.targets:
+            self.fork(ctx, target.uri, target.peer, now, identity=identity)
+        if ctx.is_invite:
+            ctx.timer = self.schedule(
+                self.settings.proxy.ring_timeout, lambda: self._ring_timeout(ctx)
+            )
+
+    def _asserted_identity(self, plan: RoutePlan, device: DeviceRecord | None) -> str | None:
+        """The caller's number as the switch vouches for it (RFC 3325), never the phone's word."""
+        if device is None:
+            return None
+        directory = self.directory()
+        extension = directory.extensions_by_id.get(device.extension_id)
+        account = directory.accounts.get(device.account_id)
+        if plan.trunk is None:
+            return extension.number if extension else None
+        if extension is not None and extension.dids:
+            return extension.dids[0]
+        return account.main_number if account else None
+
+    def _reject(self, ctx: ProxyContext, rejection: Rejection, now: float) -> None:
+        response = make_response(ctx.request, rejection.status, rejection.reason)
+        self.send_final(ctx, response, now)
+
+    # -- forking ---------------------------------------------------------------------------
+    def fork(
+        self,
+        ctx: ProxyContext,
+        uri: SipURI,
+        peer: Peer,
+        now: float,
+        *,
+        identity: str | None = None,
+    ) -> None:
+        request = ctx.request
+        record_routes: list[str] = []
+        if request.method in DIALOG_CREATING:
+            record_routes.append(self.me.record_route(ctx.source.transport))
+            if peer.transport != ctx.source.transport:
+                record_routes.append(self.me.record_route(peer.transport))
+        via = self.me.via(peer.transport, new_branch(request))
+        forwarded = forward_copy(request, uri, via, record_routes)
+        for name in UNTRUSTED_IDENTITY:
+            if not self._is_trunk(ctx.source):
+                forwarded.headers.remove(name)
+        forwarded.headers.remove("Proxy-Authorization")
+        if identity is not None:
+            forwarded.headers.set("P-Asserted-Identity", self._identity_uri(identity))
+        tx, actions = self.transactions.create_client(forwarded, peer, now, reliable=peer.reliable)
+        branch = Branch(forwarded, peer, tx)
+        ctx.branches.append(branch)
+        self.branches[tx] = (ctx, branch)
+        self.actions.perform(tx, actions)
+
+    def _identity_uri(self, number: str) -> str:
+        return f"<sip:{number}@{self.me.uri_host()}>"
+
+    def on_branch_response(
+        self, ctx: ProxyContext, branch: Branch, response: Response, now: float
+    ) -> None:
+        _pop_top_via(response)
+        status = response.status
+        if status < 200:
+            if branch.state is BranchState.TRYING:
+                branch.state = BranchState.PROCEEDING
+                if branch.cancelled:
+                    self._send_cancel(branch, now)
+            if status > 100 and not ctx.finished:
+                self.respond(ctx, response, now)
+            return
+        branch.state = BranchState.COMPLETED
+        if status < 300:
+            first = not ctx.answered
+            ctx.answered = ctx.finished = True
+            self.respond(ctx, response, now)
+            if first and ctx.is_invite:
+                self._answered(ctx, branch, response, now)
+            return
+        branch.final = response
+        if status >= 600:
+            self.cancel_pending(ctx, now)
+        if ctx.all_completed() and not ctx.finished:
+            finals = [b.final for b in ctx.branches if b.final is not None]
+            best = best_response(finals) or make_response(ctx.request, 500)
+            self.send_final(ctx, self._final_for(ctx, best), now)
+
+    def _final_for(self, ctx: ProxyContext, best: Response) -> Response:
+        if ctx.end_reason is EndReason.RING_TIMEOUT:
+            return _with_status(best, 480, "Temporarily Unavailable")
+        if ctx.end_reason is EndReason.CALLER_CANCELLED:
+            return _with_status(best, 487, "Request Terminated")
+        if best.status in (401, 407) and not ctx.source.transport:
+            return best
+        return best
+
+    def _answered(self, ctx: ProxyContext, branch: Branch, response: Response, now: float) -> None:
+        self.cancel_pending(ctx, now)
+        self._stop_timer(ctx)
+        record = ctx.record
+        if record is not None:
+            record.answer_time = utc(now)
+        request = ctx.request
+        caller_contact = request.contacts[0].uri if request.contacts else request.from_.uri
+        callee_contact = response.contacts[0].uri if response.contacts else branch.request.uri
+        dialog = Dialog(
+            call_id=request.call_id,
+            caller_tag=request.from_.tag or "",
+            caller_peer=ctx.source,
+            caller_target=str(caller_contact),
+            caller_from=request.headers.get("From") or "",
+            caller_to=request.headers.get("To") or "",
+            callee_peer=branch.peer,
+            callee_target=str(callee_contact),
+            callee_tag=response.to.tag or "",
+            state=DialogState.CONFIRMED,
+            record=record,
+            answered_at=now,
+            last_alive=now,
+            caller_cseq=request.cseq.seq,
+        )
+        self.dialogs.add(dialog)
+
+    def cancel_pending(self, ctx: ProxyContext, now: float) -> None:
+        for branch in ctx.pending():
+            if branch.cancelled:
+                continue
+            branch.cancelled = True
+            if branch.state is BranchState.PROCEEDING:
+                self._send_cancel(branch, now)
+            # §9.1: no CANCEL before a provisional; Timer B (or the grace below) ends it.
+            self.schedule(CANCEL_GRACE, lambda b=branch, c=ctx: self._give_up(c, b))
+
+    def _give_up(self, ctx: ProxyContext, branch: Branch) -> None:
+        if branch.state is not BranchState.COMPLETED:
+            self.on_branch_response(ctx, branch, make_response(branch.request, 487), self.clock())
+
+    def _send_cancel(self, branch: Branch, now: float) -> None:
+        original = branch.request
+        cancel = Request("CANCEL", original.uri, original.headers.copy())
+        headers = cancel.headers
+        for name in list({name for name, _ in original.headers}):
+            if name not in ("Via", "From", "To", "Call-ID", "Route", "Max-Forwards"):
+                headers.remove(name)
+        headers.set("Via", str(original.top_via))
+        headers.set("CSeq", f"{original.cseq.seq} CANCEL")
+        tx, actions = self.transactions.create_client(
+            cancel, branch.peer, now, reliable=branch.peer.reliable
+        )
+        self.actions.perform(tx, actions)
+
+    def _cancel_from_caller(self, cancel: Request, source: Peer, now: float) -> None:
+        invite_tx = self.transactions.find_invite_for_cancel(cancel)
+        ctx = self.contexts.get(invite_tx) if invite_tx is not None else None
+        if ctx is None:
+            self.reply_stateless(cancel, source, make_response(cancel, 481), now)
+            return
+        self.reply_stateless(cancel, source, make_response(cancel, 200), now)
+        if ctx.finished:
+            return
+        ctx.end_reason = EndReason.CALLER_CANCELLED
+        if not ctx.branches:
+            self.send_final(ctx, make_response(ctx.request, 487), now)
+            return
+        self.cancel_pending(ctx, now)
+
+    def _ring_timeout(self, ctx: ProxyContext) -> None:
+        ctx.timer = None
+        if ctx.finished or ctx.answered:
+            return
+        ctx.end_reason = EndReason.RING_TIMEOUT
+        self.cancel_pending(ctx, self.clock())
+
+    def _stop_timer(self, ctx: ProxyContext) -> None:
+        if ctx.timer is not None and hasattr(ctx.timer, "cancel"):
+            ctx.timer.cancel()
+        ctx.timer = None
+
+    # -- answering upstream ----------------------------------------------------------------
+    def open_context(self, request: Request, source: Peer, now: float) -> ProxyContext:
+        tx = self.actions.open_server(request, source, now)
+        ctx = ProxyContext(request, source, tx)
+        self.contexts[tx] = ctx
+        return ctx
+
+    def respond(self, ctx: ProxyContext, response: Response, now: float) -> None:
+        self.actions.send_response(ctx.server_tx, response, now)
+
+    def send_final(self, ctx: ProxyContext, response: Response, now: float) -> None:
+        if ctx.finished:
+            return
+        ctx.finished = True
+        self._stop_timer(ctx)
+        if response.to.tag is None:
+            response.headers.set(
+                "To", f"{ctx.request.headers.get('To')};tag={new_branch(ctx.request)[7:19]}"
+            )
+        self.respond(ctx, response, now)
+        record = ctx.record
+        if record is not None and record.end_time is None:
+            record.end_time = utc(now)
+            record.sip_status = response.status
+            record.disposition = disposition_for(response.status, ctx.end_reason)
+            from switch.cdr.record import ClosedBy
+
+            record.closed_by = ClosedBy.SIGNALLING
+            self.cdr.finish(record)
+        self.finish_context(ctx)
+
+    def finish_context(self, ctx: ProxyContext) -> None:
+        ctx.finished = True
+        self.contexts.pop(ctx.server_tx, None)
+
+    def reply_stateless(
+        self, request: Request, source: Peer, response: Response, now: float
+    ) -> None:
+        if response.status > 100 and response.to.tag is None:
+            response.headers.set(
+                "To", f"{request.headers.get('To')};tag={new_branch(request)[7:19]}"
+            )
+        self.actions.respond(request, response, source, now)
+
+
+def disposition_for(status: int, reason: EndReason) -> Disposition:
+    if 200 <= status < 300:
+        return Disposition.ANSWERED
+    if reason is EndReason.CALLER_CANCELLED:
+        return Disposition.CANCELLED
+    if reason is EndReason.RING_TIMEOUT or status in (408, 480):
+        return Disposition.NO_ANSWER
+    if status in (486, 600):
+        return Disposition.BUSY
+    if status == 487:
+        return Disposition.CANCELLED
+    if status in (401, 403, 407):
+        return Disposition.REJECTED
+    return Disposition.FAILED
+
+
+def _pop_top_via(response: Response) -> None:
+    values = response.headers.values("Via")
+    response.headers.remove("Via")
+    for value in reversed(values[1:]):
+        response.headers.prepend("Via", value)
+
+
+def _with_status(response: Response, status: int, reason: str) -> Response:
+    if response.status == status:
+        return response
+    return Response(status, reason, response.headers.copy(), b"")
