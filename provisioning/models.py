@@ -8,6 +8,8 @@ SQLite and PostgreSQL identical and makes adding a value a one-line migration.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -122,6 +124,19 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def all_tables() -> MetaData:
+    """The metadata with every table of the package registered.
+
+    Tables live in several ``*models`` modules of this package; importing them
+    all is what lets schema comparisons and autogenerate see the whole schema.
+    """
+    package = importlib.import_module(__package__ or "provisioning")
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.endswith("models"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    return Base.metadata
 
 
 class Account(Base):

@@ -10,13 +10,13 @@ from alembic import context
 from sqlalchemy import Connection
 
 from provisioning.db import make_engine
-from provisioning.models import Base
+from provisioning.models import all_tables
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=all_tables(),
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
     )

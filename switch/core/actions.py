@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from switch.metrics import Metrics
 from switch.sip.message import Request, Response
 from switch.sip.transaction import (
     Action,
@@ -25,14 +26,14 @@ class ActionRunner:
     def __init__(self, transactions: TransactionLayer, transports: TransportManager) -> None:
         self._transactions = transactions
         self._transports = transports
-        # Set by the proxy (later) to receive responses and timeouts of its client transactions.
+        # Set by the proxy to receive responses and timeouts of its client transactions.
         self.on_client_event: Callable[[object, Action], None] | None = None
+        self.metrics: Metrics | None = None
 
     def perform(self, tx: object, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, SendMessage):
-                assert isinstance(action.peer, Peer)
-                self._transports.send(action.message.to_bytes(), action.peer)
+                self._send(action)
             elif self.on_client_event is not None:
                 self.on_client_event(tx, action)
 
@@ -55,8 +56,14 @@ class ActionRunner:
         # the TU: only their sends matter here.
         for action in actions:
             if isinstance(action, SendMessage):
-                assert isinstance(action.peer, Peer)
-                self._transports.send(action.message.to_bytes(), action.peer)
+                self._send(action)
+
+    def _send(self, action: SendMessage) -> None:
+        assert isinstance(action.peer, Peer)
+        message = action.message
+        self._transports.send(message.to_bytes(), action.peer)
+        if self.metrics is not None and isinstance(message, Response):
+            self.metrics.response_sent(message.status, message.cseq.method)
 
     def open_server(self, request: Request, source: Peer, now: float) -> object:
         """A server transaction for a new request, answered later through send_response."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -66,6 +67,8 @@ class Authenticator:
         self.realm = realm
         self._algorithms = algorithms
         self._verifier = DigestVerifier(NonceIssuer(secret, realm, lifetime=nonce_lifetime))
+        # Told of every failed check (for metrics and the brute-force detector).
+        self.on_failure: Callable[[AuthCheck], None] | None = None
 
     def check(self, request: Request, header: str, directory: Directory, now: float) -> AuthCheck:
         """Find credentials for our realm in ``header`` and judge them."""
@@ -83,10 +86,15 @@ class Authenticator:
         username = credentials.username
         device = directory.device(username)
         if device is None:
-            return AuthCheck(AuthStatus.UNKNOWN_USER, username=username)
+            return self._note(AuthCheck(AuthStatus.UNKNOWN_USER, username=username))
         result = self._verifier.verify(credentials, request.method, device.ha1, now)
         status = _RESULTS.get(result, AuthStatus.INVALID)
-        return AuthCheck(status, device if status is AuthStatus.OK else None, username)
+        return self._note(AuthCheck(status, device if status is AuthStatus.OK else None, username))
+
+    def _note(self, check: AuthCheck) -> AuthCheck:
+        if check.status not in (AuthStatus.OK, AuthStatus.MISSING) and self.on_failure:
+            self.on_failure(check)
+        return check
 
     def challenge(self, request: Request, check: AuthCheck, *, proxy: bool, now: float) -> Response:
         status, header = (407, "Proxy-Authenticate") if proxy else (401, "WWW-Authenticate")

@@ -19,6 +19,8 @@ from switch.sip.uri import SipURI
 from switch.transport.manager import TransportManager
 from switch.transport.peer import Inbound, Peer
 
+from switch.metrics import Metrics
+
 from .actions import ActionRunner
 from .proxy import Proxy
 from .registrar import Registrar
@@ -56,6 +58,7 @@ class Dispatcher:
         self.local_ports: frozenset[int] = frozenset(listen.port for listen in sip.listen)
         self.parse_errors = 0
         self.proxy: Proxy | None = None
+        self.metrics: Metrics | None = None
 
     # -- input -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -80,9 +83,14 @@ class Dispatcher:
         except SipError as exc:
             self.on_transport_error(exc, inbound)
             return
+        metrics = self.metrics
         if isinstance(message, Response):
+            if metrics is not None:
+                metrics.response_received(message.status, message.cseq.method)
             self.actions.route_response(message, time.time())
             return
+        if metrics is not None:
+            metrics.request(message.method, inbound.peer.transport)
         self._handle_request(message, inbound.peer)
 
     def on_transport_error(self, error: Exception, inbound: object) -> None:
@@ -90,6 +98,8 @@ class Dispatcher:
         self.parse_errors += 1
         if not isinstance(error, SipError) or not isinstance(inbound, Inbound):
             return
+        if self.metrics is not None:
+            self.metrics.parse_error(error)
         response = make_error_response(error)
         if response is None:
             return
@@ -101,6 +111,8 @@ class Dispatcher:
             except SipError:
                 destination = inbound.peer
         self._transports.send(response.to_bytes(), destination)
+        if self.metrics is not None:
+            self.metrics.response_sent(response.status, "other")
 
     # -- requests --------------------------------------------------------------------------
     def _handle_request(self, request: Request, source: Peer) -> None:
@@ -114,6 +126,8 @@ class Dispatcher:
             return
         if request.method == "REGISTER":
             result = self._registrar.handle(request, source, now)
+            if self.metrics is not None:
+                self.metrics.registration(result.outcome)
             self._reply(request, source, result.response, now)
         elif request.method == "OPTIONS" and self._for_us(request):
             self._reply(request, source, self._options_answer(request), now)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -13,6 +14,8 @@ from provisioning.db import make_engine
 from switch.cdr.record import CallRecord
 from switch.cdr.sink import CdrSink
 from switch.config import Settings
+from switch.metrics import Metrics
+from switch.metrics_http import start_http
 from switch.sip.transaction import TransactionLayer
 from switch.transport.manager import TransportManager
 
@@ -22,6 +25,7 @@ from .directory import Directory, load_directory, read_version
 from .dispatcher import Dispatcher
 from .forwarding import LocalAddress
 from .location import LocationService
+from .observe import MeteredCdrSink, refresh_gauges
 from .proxy import Proxy
 from .proxy_dialog import maintain_dialogs
 from .registrar import Registrar
@@ -30,6 +34,12 @@ log = logging.getLogger(__name__)
 
 DIRECTORY_POLL_SECONDS = 2.0
 EXPIRY_SWEEP_SECONDS = 1.0
+
+
+class CdrWriterLike(CdrSink, Protocol):
+    queue_depth: int
+    spool_size: int
+    healthy: bool
 
 
 class NullCdrSink:
@@ -63,8 +73,15 @@ class SwitchService:
             settings.registrar, self.auth, self.location, lambda: self.directory, self.store.save
         )
         self.dispatcher = Dispatcher(settings, self.transports, self.transactions, self.registrar)
-        self.cdr = cdr or NullCdrSink()
+        self.metrics = Metrics()
+        self.dispatcher.metrics = self.metrics
+        self.dispatcher.actions.metrics = self.metrics
+        self.auth.on_failure = lambda check: self.metrics.auth_failure(check.status.value)
+        self.transports.on_drop = self.metrics.dropped
+        self.cdr_writer: CdrWriterLike | None = None
+        self.cdr: CdrSink = MeteredCdrSink(cdr or NullCdrSink(), self.metrics)
         self.proxy: Proxy | None = None
+        self._http: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
 
@@ -96,6 +113,9 @@ class SwitchService:
             time.time,
         )
         self.dispatcher.proxy = self.proxy
+        address = self.settings.metrics.address
+        if address is not None:
+            self._http = await start_http(self.metrics, address[0], address[1], self.readiness)
         for coroutine in (
             self.dispatcher.run(),
             self.store.run(),
@@ -107,7 +127,17 @@ class SwitchService:
             self._tasks.append(asyncio.create_task(coroutine))
         self.ready.set()
 
+    def readiness(self) -> dict[str, bool]:
+        writer = self.cdr_writer
+        return {
+            "transports_bound": bool(self.transports.bound),
+            "database": writer is None or writer.healthy,
+            "provisioning_loaded": self.directory.version >= 0,
+        }
+
     async def stop(self) -> None:
+        if self._http is not None:
+            self._http.close()
         await self.transports.stop()
         for task in self._tasks:
             task.cancel()
@@ -133,6 +163,7 @@ class SwitchService:
             await asyncio.sleep(1.0)
             if self.proxy is not None:
                 maintain_dialogs(self.proxy, time.time())
+            refresh_gauges(self)
 
     async def _sweep_expired(self) -> None:
         while True:

@@ -15,10 +15,11 @@ from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
 
-import phonenumbers
 from phonenumbers import shortnumberinfo
 
 from switch.policy.destination import N11Service
+from switch.policy.normalize import is_digits
+from switch.policy.numbering import calling_code
 
 # Mobile standards (3GPP TS 22.101) make 112 and 911 emergency numbers in every
 # country, so a visitor's habit works here too.
@@ -75,6 +76,7 @@ HABITUAL_OUTSIDE_PREFIXES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 _LIBRARY_FALLBACK_MAX_LEN = 4  # longest national emergency code worth asking phonenumbers
+_MAX_FORM_LEN = 10  # "+" or outside-line prefix, country code and a short code, at most
 
 
 class ShortCodeKind(StrEnum):
@@ -106,11 +108,6 @@ def is_emergency_code(code: str, country: str) -> bool:
     return len(code) <= _LIBRARY_FALLBACK_MAX_LEN and _library_says_emergency(code, country)
 
 
-@lru_cache(maxsize=512)
-def _calling_code(country: str) -> str:
-    return str(phonenumbers.country_code_for_region(country) or "")
-
-
 def _forms(text: str, country: str, prefix: str | None) -> list[tuple[str, bool]]:
     """Short-code candidates of a dial string, each with "came after an outside-line prefix"."""
     plus = text.startswith("+")
@@ -121,11 +118,12 @@ def _forms(text: str, country: str, prefix: str | None) -> list[tuple[str, bool]
             if outside and body.startswith(outside):
                 forms.append((body[len(outside) :], True))
     # Country-code forms: "+1 911", "+44 999", and NANP's "1 911" (possibly after "9").
-    calling_code = _calling_code(country)
-    if calling_code and (plus or calling_code == "1"):
+    code = calling_code(country)
+    cc = str(code) if code else ""
+    if cc and (plus or cc == "1"):
         for form, via in list(forms):
-            if form.startswith(calling_code):
-                forms.append((form[len(calling_code) :], via))
+            if form.startswith(cc):
+                forms.append((form[len(cc) :], via))
     return forms
 
 
@@ -136,7 +134,7 @@ def match_short_code(text: str, country: str, prefix: str | None) -> ShortCodeMa
     number, which wins over N11; N11 codes do not take habitual prefixes or
     country-code forms (``+1 411`` is not directory assistance).
     """
-    if len(text) > 10 or not is_digits_or_plus(text):
+    if len(text) > _MAX_FORM_LEN or not is_digits(text[1:] if text[:1] == "+" else text):
         return None
     forms = _forms(text, country, prefix)
     for code, via in forms:
@@ -158,8 +156,3 @@ def match_short_code(text: str, country: str, prefix: str | None) -> ShortCodeMa
         if service is not None:
             return ShortCodeMatch(ShortCodeKind.N11, code, True, service)
     return None
-
-
-def is_digits_or_plus(text: str) -> bool:
-    body = text[1:] if text.startswith("+") else text
-    return bool(body) and body.isascii() and body.isdigit()

@@ -14,7 +14,6 @@ from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType, Val
 
 from switch.policy.destination import InvalidReason, LineType
 
-NON_GEOGRAPHIC_REGION = "001"
 _UNKNOWN_REGION = "ZZ"
 _CACHE_SIZE = 32768
 

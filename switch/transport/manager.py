@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from switch.config import Listen, Settings, TransportName
-from switch.sip.errors import SipError
+from switch.sip.errors import MessageTooLarge, SipError
 
 from .peer import Inbound, Peer
 from .stream import Connections, StreamConnection, make_server_ssl_context
@@ -44,6 +44,8 @@ class TransportManager:
         self._on_error = on_error
         self.queue: asyncio.Queue[Inbound] = asyncio.Queue(settings.sip.udp_queue_size)
         self.stats = TransportStats()
+        # Told of every message dropped unanswered, by reason (a metric label).
+        self.on_drop: Callable[[str], None] = lambda reason: None
         self.connections = Connections()
         self._udp: dict[int, UdpEndpoint] = {}
         self._servers: list[asyncio.AbstractServer] = []
@@ -58,12 +60,13 @@ class TransportManager:
             self.queue.put_nowait(inbound)
         except asyncio.QueueFull:
             self.stats.dropped_queue_full += 1
+            self.on_drop("queue_full")
             return False
         return True
 
     def _oversize(self, inbound: Inbound) -> None:
         self.stats.dropped_oversize += 1
-        from switch.sip.errors import MessageTooLarge
+        self.on_drop("oversize")
 
         self._on_error(MessageTooLarge("Message Too Large"), inbound)
 

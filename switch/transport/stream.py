@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import cast
 
 from switch.sip.errors import FramingError, MessageTooLarge, SipError
@@ -37,6 +37,9 @@ class Connections:
 
     def __len__(self) -> int:
         return len(self._by_peer)
+
+    def __iter__(self) -> Iterator[StreamConnection]:
+        return iter(list(self._by_peer.values()))
 
     def close_all(self) -> None:
         for connection in list(self._by_peer.values()):

@@ -63,6 +63,7 @@ class SwitchProcess:
     database_url: str
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
@@ -92,6 +93,7 @@ class SwitchProcess:
             f'[database]\nurl = "{self.database_url}"\n'
             f'[sip]\nrealm = "{REALM}"\n'
             f'listen = ["udp:{self.host}:{self.port}", "tcp:{self.host}:{self.port}"]\n'
+            f'[metrics]\nlisten = "{self.host}:{self.metrics_port}"\n'
         )
         return path
 
@@ -136,6 +138,14 @@ class SwitchProcess:
             code = self.process.wait(timeout=5)
         self.process = None
         return code
+
+    def scrape(self) -> str:
+        """The switch's /metrics page."""
+        import urllib.request
+
+        url = f"http://{self.host}:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback only
+            return str(answer.read().decode())
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
