@@ -19,6 +19,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -139,11 +141,29 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 @functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _scripts().get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise RuntimeError("no migrations found")
     return head
+
+
+def _is_known(revision: str) -> bool:
+    try:
+        return _scripts().get_revision(revision) is not None
+    except (RevisionError, CommandError):
+        return False
+
+
+def _newer_schema(revision: str) -> SchemaOutOfDate:
+    return SchemaOutOfDate(
+        f"database schema is at revision {revision}, which this version of the software "
+        "does not know; upgrade the software"
+    )
 
 
 def current_revision(db: Database) -> str | None:
@@ -158,6 +178,8 @@ def require_current_schema(db: Database) -> None:
         return
     if current is None:
         raise SchemaOutOfDate("database is not initialised; run 'switchctl migrate'")
+    if not _is_known(current):
+        raise _newer_schema(current)
     raise SchemaOutOfDate(
         f"database schema is at revision {current}, expected {head_revision()}; "
         "run 'switchctl migrate'"
@@ -177,6 +199,8 @@ def migrate(target: str | URL | Database) -> tuple[str | None, str]:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                 )
             before = MigrationContext.configure(connection).get_current_revision()
+            if before is not None and not _is_known(before):
+                raise _newer_schema(before)
             command.upgrade(alembic_config(connection), "head")
         return before, head_revision()
     finally:

@@ -174,6 +174,44 @@ class TrunkSettings(BaseModel):
         return value
 
 
+class EmergencySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The E911 provider's SBC, "transport:host:port"; empty: emergency calls use the trunk.
+    gateway: str = ""
+    # Digits put in front of the emergency number on the way to the gateway, if it wants any.
+    prefix: str = ""
+
+    @field_validator("gateway")
+    @classmethod
+    def _gateway(cls, value: str) -> str:
+        if value:
+            Listen.parse(value)
+        return value
+
+    @property
+    def gateway_listen(self) -> Listen | None:
+        return Listen.parse(self.gateway) if self.gateway else None
+
+
+class PolicySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Countries (ISO 3166 codes) whose numbers are domestic for this deployment.
+    domestic_regions: list[str] = Field(default_factory=lambda: ["US", "CA"])
+    # Operator's replacement for the shipped high-risk (revenue-share fraud) destination list.
+    high_risk_list: Path | None = None
+    # Operator's replacement for the shipped embargoed destination list.
+    embargo_list: Path | None = None
+
+    @field_validator("domestic_regions", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip().upper() for part in value.split(",") if part.strip()]
+        return value
+
+
 class DatabaseSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -227,6 +265,8 @@ class Settings(BaseSettings):
     registrar: RegistrarSettings = Field(default_factory=RegistrarSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     trunk: TrunkSettings = Field(default_factory=TrunkSettings)
+    emergency: EmergencySettings = Field(default_factory=EmergencySettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)

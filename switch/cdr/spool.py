@@ -14,6 +14,7 @@ operator to inspect instead of blocking the spool forever.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -127,6 +128,9 @@ class Spool:
         self._repair(self.replaying_path)
         self._spooled = self._count(self.path)
         self._replaying = self._count(self.replaying_path)
+        # Kept in memory so that the event loop never has to ask the file system.
+        self._has_spool = self.path.exists()
+        self._has_replaying = self.replaying_path.exists()
 
     @property
     def size(self) -> int:
@@ -135,7 +139,7 @@ class Spool:
 
     @property
     def pending(self) -> bool:
-        return self.path.exists() or self.replaying_path.exists()
+        return self._has_spool or self._has_replaying
 
     def append(self, ops: Sequence[CdrOp]) -> None:
         """Durably append ``ops``; when this returns they survive a crash."""
@@ -145,22 +149,31 @@ class Spool:
         with self._lock:
             created = not self.path.exists()
             with self.path.open("ab") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                start = handle.seek(0, os.SEEK_END)
+                try:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                except OSError:
+                    # A half-written line would swallow the next append's first line.
+                    with contextlib.suppress(OSError):
+                        handle.truncate(start)
+                    raise
             if created:
                 _fsync_folder(self.folder)
+            self._has_spool = True
             self._spooled += len(ops)
 
     def take_for_replay(self) -> Path | None:
         """The file to replay next: an unfinished replay first, else the spool, renamed."""
         with self._lock:
-            if self.replaying_path.exists():
+            if self._has_replaying:
                 return self.replaying_path
-            if not self.path.exists():
+            if not self._has_spool:
                 return None
             os.replace(self.path, self.replaying_path)
             _fsync_folder(self.folder)
+            self._has_spool, self._has_replaying = False, True
             self._replaying, self._spooled = self._spooled, 0
             return self.replaying_path
 
@@ -191,6 +204,7 @@ class Spool:
         with self._lock:
             path.unlink(missing_ok=True)
             _fsync_folder(self.folder)
+            self._has_replaying = False
             self._replaying = 0
 
     def reject(self, ops: Iterable[CdrOp], reason: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from provisioning.models import Account, Device, Did, Extension, ProvisioningState
+from switch.policy import AccountPermissions, ExtensionPermissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,8 @@ class ExtensionRecord:
     active: bool
     device_ids: tuple[int, ...]
     dids: tuple[str, ...]  # E.164 numbers routed to this extension
+    permissions: ExtensionPermissions = ExtensionPermissions()
+    policy_status: str = "active"  # active, suspended, fraud_locked
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,12 @@ class AccountRecord:
     status: str  # active, suspended, disabled
     main_number: str | None
     dids: frozenset[str]  # every E.164 number the account owns
+    permissions: AccountPermissions = AccountPermissions()
+    policy_status: str = "active"  # active, suspended, fraud_locked (disabled counts as suspended)
+    verified_numbers: frozenset[str] = frozenset()
+    caller_id_mode: str = "replace"  # or "reject"
+    outside_line_prefix: str | None = None
+    home_area_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +157,8 @@ def build_directory(
             status=account_status[a.id],
             main_number=a.main_number,
             dids=frozenset(d.number for d in active_dids if d.account_id == a.id),
+            policy_status="active" if account_status[a.id] == "active" else "suspended",
+            home_area_code=_home_area_code(a.main_number),
         )
         for a in accounts
     }
@@ -159,6 +170,13 @@ def build_directory(
         accounts=account_records,
         dids=did_records,
     )
+
+
+def _home_area_code(main_number: str | None) -> str | None:
+    """NANP accounts dial 7-digit numbers in the area code of their main number."""
+    if main_number and main_number.startswith("+1") and len(main_number) == 12:
+        return main_number[2:5]
+    return None
 
 
 def _status(value: object) -> str:

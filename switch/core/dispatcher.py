@@ -11,6 +11,7 @@ import secrets
 import time
 
 from switch.config import Settings
+from switch.metrics import Metrics
 from switch.sip.errors import SipError
 from switch.sip.headers import parse_via
 from switch.sip.message import Request, Response, make_error_response, make_response, parse_message
@@ -18,8 +19,6 @@ from switch.sip.transaction import TransactionLayer
 from switch.sip.uri import SipURI
 from switch.transport.manager import TransportManager
 from switch.transport.peer import Inbound, Peer
-
-from switch.metrics import Metrics
 
 from .actions import ActionRunner
 from .proxy import Proxy

@@ -53,7 +53,7 @@ class LocationService:
         """Drop bindings whose time is up; returns them so the store can forget them too."""
         gone: list[Binding] = []
         for device_id in list(self._by_device):
-            keep = []
+            keep: list[Binding] = []
             for binding in self._by_device[device_id]:
                 (keep if binding.expires_at > now else gone).append(binding)
             self.replace(device_id, keep)

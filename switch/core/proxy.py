@@ -8,10 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 from switch.cdr.record import CallRecord, Direction, Disposition
 from switch.cdr.sink import CdrSink
 from switch.config import Settings
+from switch.metrics import Metrics
+from switch.policy import DestinationClass, load_policy_lists, reason_header, warning_header
 from switch.sip.message import Request, Response, make_response
 from switch.sip.transaction import (
     Action,
@@ -31,8 +34,16 @@ from .dialogs import Dialog, DialogState, DialogTable
 from .directory import DeviceRecord, Directory
 from .forwarding import LocalAddress, forward_copy, is_looping, new_branch, pop_own_routes
 from .location import LocationService
+from .policy_gate import Judgement, PolicyGate
 from .routing import is_local_uri
-from .targets import Rejection, RoutePlan, inbound_from_trunk, to_extension, to_trunk
+from .targets import (
+    Rejection,
+    RoutePlan,
+    inbound_from_trunk,
+    to_extension,
+    to_gateway,
+    to_trunk,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +87,12 @@ class Proxy:
         self.contexts: dict[object, ProxyContext] = {}  # server tx -> context
         self.branches: dict[object, tuple[ProxyContext, Branch]] = {}  # client tx -> branch
         self.probes: dict[object, Callable[[Response | None], None]] = {}  # client tx -> callback
+        self.policy = PolicyGate(
+            load_policy_lists(settings.policy.high_risk_list, settings.policy.embargo_list),
+            settings.proxy.default_region,
+            frozenset(settings.policy.domestic_regions),
+        )
+        self.metrics: Metrics | None = None
         self._trusted = self._parse_trusted(settings.trunk.trusted_sources)
         actions.on_client_event = self.on_client_event
 
@@ -163,35 +180,65 @@ class Proxy:
         if not device.active:
             self._reject(ctx, Rejection(403, "Device Disabled"), now)
             return
-        plan = self._route_from_device(request, device, directory, now)
+        plan = self._route_from_device(ctx, device, directory, now)
         self._route(ctx, plan, device, record, now)
 
     def _route_from_device(
-        self, request: Request, device: DeviceRecord, directory: Directory, now: float
+        self, ctx: ProxyContext, device: DeviceRecord, directory: Directory, now: float
     ) -> RoutePlan | Rejection:
+        request = ctx.request
         uri = request.uri
-        if not isinstance(uri, SipURI) or not is_local_uri(
-            uri, self.local_hosts, frozenset(self.me.ports.values())
-        ):
+        local_ports = frozenset(self.me.ports.values())
+        if not isinstance(uri, SipURI) or not is_local_uri(uri, self.local_hosts, local_ports):
             return Rejection(403, "Relaying Denied")
-        dialled = uri.user or ""
-        extension = directory.extension(device.account_id, dialled)
-        if extension is not None:
+        dialled = unquote(uri.user or "")
+        from_uri = request.from_.uri
+        presented = unquote(from_uri.user or "") if isinstance(from_uri, SipURI) else None
+        judgement = self.policy.judge(dialled, presented, device, directory)
+        _note_judgement(ctx.record, judgement)
+        if self.metrics is not None:
+            self.metrics.decision(judgement.decision.rule_id, judgement.decision.verdict)
+        destination = judgement.destination
+        if judgement.emergency or (destination is None and judgement.decision.allowed):
+            return self._emergency_route(destination.digits if destination else dialled, device)
+        if not judgement.decision.allowed:
+            return _policy_rejection(judgement)
+        assert destination is not None
+        if destination.dest_class is DestinationClass.INTERNAL:
+            extension = directory.extension(device.account_id, destination.digits)
+            if extension is None:
+                return Rejection(404, "Not Found")
             return to_extension(extension, Direction.INTERNAL, self.location, now)
-        from switch.policy.callerid import to_e164
-
-        number = to_e164(dialled, self.settings.proxy.default_region)
-        if number is None:
-            return Rejection(404, "Not Found")
+        number = destination.e164 or destination.digits
         did = directory.dids.get(number)
         if did is not None and did.active and did.extension_id is not None:
             own = directory.extensions_by_id.get(did.extension_id)
-            if own is not None:
+            if own is not None:  # one of our own numbers: stays on the switch
                 plan = to_extension(own, Direction.INTERNAL, self.location, now)
                 if isinstance(plan, RoutePlan):
                     plan.destination = number
                 return plan
-        return to_trunk(number, self.settings.trunk.gateway_listen, self.settings.trunk.name)
+        plan = to_trunk(number, self.settings.trunk.gateway_listen, self.settings.trunk.name)
+        if isinstance(plan, RoutePlan) and judgement.caller_id is not None:
+            plan.identity = judgement.caller_id.sent
+        return plan
+
+    def _emergency_route(self, digits: str, device: DeviceRecord) -> RoutePlan | Rejection:
+        """911 and 933 go to the emergency gateway (or the trunk), whatever else holds."""
+        emergency = self.settings.emergency
+        gateway = emergency.gateway_listen or self.settings.trunk.gateway_listen
+        if gateway is None:
+            log.error("emergency call with no emergency gateway or trunk configured")
+            return Rejection(503, "No Emergency Route")
+        name = "emergency" if emergency.gateway_listen else self.settings.trunk.name
+        plan = to_gateway(emergency.prefix + digits, gateway, name)
+        directory = self.directory()
+        extension = directory.extensions_by_id.get(device.extension_id)
+        account = directory.accounts.get(device.account_id)
+        plan.identity = (extension.dids[0] if extension and extension.dids else None) or (
+            account.main_number if account else None
+        )
+        return plan
 
     def _open_record(
         self, ctx: ProxyContext, direction: Direction, device: DeviceRecord | None, now: float
@@ -233,7 +280,7 @@ class Proxy:
             record.trunk = plan.trunk
             if plan.extension is not None and record.account_id is None:
                 record.account_id = plan.extension.account_id
-        identity = self._asserted_identity(plan, device)
+        identity = plan.identity or self._asserted_identity(plan, device)
         if record is not None:
             record.caller_asserted = identity
         for target in plan.targets:
@@ -258,6 +305,8 @@ class Proxy:
 
     def _reject(self, ctx: ProxyContext, rejection: Rejection, now: float) -> None:
         response = make_response(ctx.request, rejection.status, rejection.reason)
+        for name, value in rejection.headers:
+            response.headers.add(name, value)
         self.send_final(ctx, response, now)
 
     # -- forking ---------------------------------------------------------------------------
@@ -456,6 +505,31 @@ class Proxy:
                 "To", f"{request.headers.get('To')};tag={new_branch(request)[7:19]}"
             )
         self.actions.respond(request, response, source, now)
+
+
+def _note_judgement(record: CallRecord | None, judgement: Judgement) -> None:
+    if record is None:
+        return
+    decision = judgement.decision
+    record.policy_verdict = decision.verdict.value
+    record.policy_rule = decision.rule_id.value
+    record.policy_reason = decision.reason
+    destination = judgement.destination
+    if destination is not None:
+        record.destination_class = destination.dest_class.value
+        record.destination = destination.e164 or destination.digits
+    if judgement.caller_id is not None:
+        record.caller_asserted = judgement.caller_id.sent
+    record.flags.extend(sorted(decision.tags))
+
+
+def _policy_rejection(judgement: Judgement) -> Rejection:
+    decision = judgement.decision
+    headers = (
+        ("Reason", reason_header(decision)),
+        ("Warning", warning_header(decision)),
+    )
+    return Rejection(decision.sip_status or 403, decision.reason, headers)
 
 
 def disposition_for(status: int, reason: EndReason) -> Disposition:

@@ -112,6 +112,7 @@ class SwitchService:
             loop.call_later,
             time.time,
         )
+        self.proxy.metrics = self.metrics
         self.dispatcher.proxy = self.proxy
         address = self.settings.metrics.address
         if address is not None:

@@ -28,12 +28,14 @@ class RoutePlan:
     targets: list[Target] = field(default_factory=list)
     extension: ExtensionRecord | None = None  # the callee's extension, on-net calls
     trunk: str | None = None
+    identity: str | None = None  # P-Asserted-Identity to send, when the policy chose one
 
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
     status: int
     reason: str
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. Reason and Warning naming the policy rule
 
 
 def contacts_of(extension: ExtensionRecord, location: LocationService, now: float) -> list[Target]:
@@ -82,6 +84,10 @@ def inbound_from_trunk(
 def to_trunk(number: str, gateway: Listen | None, trunk_name: str) -> RoutePlan | Rejection:
     if gateway is None:
         return Rejection(503, "No Route To Destination")
+    return to_gateway(number, gateway, trunk_name)
+
+
+def to_gateway(number: str, gateway: Listen, trunk_name: str) -> RoutePlan:
     host = f"[{gateway.host}]" if ":" in gateway.host else gateway.host
     params: dict[str, str | None] = {"user": "phone"}
     if gateway.transport.value != "udp":

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 
 from switch.config import Listen, Settings, TransportName
 from switch.sip.errors import MessageTooLarge, SipError
+from switch.sip.message import parse_message
 
 from .peer import Inbound, Peer
 from .stream import Connections, StreamConnection, make_server_ssl_context
 from .udp import UdpEndpoint
 
 log = logging.getLogger(__name__)
+_ANSWER_FIELDS = frozenset({"Via", "From", "To", "Call-ID", "CSeq"})
 
 
 @dataclass
@@ -27,11 +29,32 @@ class TransportStats:
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _family(host: str) -> int:
     try:
         return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
         return socket.AF_INET
+
+
+def _too_large(datagram: bytes) -> MessageTooLarge:
+    """The 513 error for an oversize datagram, carrying the Via, From, To, Call-ID and CSeq
+    read from it so that the sender can be answered (a datagram is bounded by 64 KiB)."""
+    try:
+        message = parse_message(datagram)
+    except SipError as exc:
+        context, is_response = exc.context, exc.is_response
+    else:
+        context = [(name, value) for name, value in message.headers if name in _ANSWER_FIELDS]
+        is_response = not message.is_request
+    return MessageTooLarge("Message Too Large", context=context, is_response=is_response)
 
 
 class TransportManager:
@@ -67,8 +90,7 @@ class TransportManager:
     def _oversize(self, inbound: Inbound) -> None:
         self.stats.dropped_oversize += 1
         self.on_drop("oversize")
-
-        self._on_error(MessageTooLarge("Message Too Large"), inbound)
+        self._on_error(_too_large(inbound.data), inbound)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -80,7 +102,7 @@ class TransportManager:
         sip = self._settings.sip
         local = str(listen)
         if listen.transport is TransportName.UDP:
-            transport, protocol = await loop.create_datagram_endpoint(
+            _, protocol = await loop.create_datagram_endpoint(
                 lambda: UdpEndpoint(local, self.deliver, sip.max_message_size, self._oversize),
                 local_addr=(listen.host, listen.port),
             )
@@ -134,6 +156,10 @@ class TransportManager:
     def send(self, data: bytes, peer: Peer) -> None:
         """Send without blocking; a new stream connection is opened in the background."""
         if peer.transport == "udp":
+            if not _is_address(peer.host):
+                # sendto would resolve the name (blocking the loop) or refuse it (uvloop).
+                log.warning("not sending to %s: UDP peers must be IP addresses", peer)
+                return
             endpoint = self._udp.get(_family(peer.host)) or next(iter(self._udp.values()), None)
             if endpoint is None:
                 log.warning("no UDP listener to send to %s", peer)

@@ -45,5 +45,10 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         log.debug("udp error on %s: %s", self.local, exc)
 
     def send(self, data: bytes, peer: Peer) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if self.transport is None or self.transport.is_closing():
+            return
+        try:
             self.transport.sendto(data, (peer.host, peer.port))
+        except (OSError, ValueError) as exc:
+            # One unreachable or unusable address must not break the caller's work.
+            log.info("cannot send to %s: %s", peer, exc)

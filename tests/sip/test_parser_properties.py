@@ -104,11 +104,14 @@ ports = st.none() | st.integers(1, 65535)
 users = st.text(string.ascii_letters + string.digits + "-_.!~*'()&=+$,;?/", min_size=1, max_size=12)
 uri_values = st.text(string.ascii_letters + string.digits + "-_.!~*'()[]/:&+$", min_size=1, max_size=8)
 uri_params = st.dictionaries(names, st.none() | uri_values, max_size=3)
+HNV = string.ascii_letters + string.digits + "-_.!~*'()[]/?:+$"
+header_names = st.text(HNV, min_size=1, max_size=6)
+header_values = st.text(HNV, max_size=6)
 
 
 @st.composite
 def sip_uris(draw: st.DrawFn, with_headers: bool = False) -> SipURI:
-    headers = draw(st.dictionaries(tokens.filter(lambda t: "%" not in t), uri_values, max_size=2))
+    headers = draw(st.dictionaries(header_names, header_values, max_size=2))
     return SipURI(
         draw(st.sampled_from(["sip", "sips"])),
         draw(hosts),
@@ -122,7 +125,7 @@ def sip_uris(draw: st.DrawFn, with_headers: bool = False) -> SipURI:
 
 tel_uris = st.text(string.digits + "-+", min_size=1, max_size=12).map(lambda s: AbsoluteURI("tel", s))
 display_names = st.none() | st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=15
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=10
 )
 header_params = st.dictionaries(names, st.none() | tokens, max_size=3)
 
@@ -143,14 +146,15 @@ def vias(draw: st.DrawFn) -> Via:
     return Via(transport, draw(st.one_of(hostnames, ipv4, ipv6)), draw(ports), params)
 
 
+odd_values = st.text(TOKEN_ALPHABET + ' ,;=<>"', max_size=12)
 methods = st.sampled_from(["INVITE", "REGISTER", "OPTIONS", "BYE", "MESSAGE"]) | tokens
 
 
 @st.composite
 def messages(draw: st.DrawFn) -> bytes:
     method = draw(methods)
-    via_list = draw(st.lists(vias(), min_size=1, max_size=3))
-    contacts = draw(st.lists(addresses(), max_size=3))
+    via_list = draw(st.lists(vias(), min_size=1, max_size=2))
+    contacts = draw(st.lists(addresses(), max_size=2))
     lines = [f"{method} {draw(st.one_of(sip_uris(), tel_uris))} SIP/2.0"]
     if draw(st.booleans()):
         lines.append("Via: " + ", ".join(map(str, via_list)))
@@ -165,10 +169,9 @@ def messages(draw: st.DrawFn) -> bytes:
     ]
     if contacts:
         lines.append("Contact: " + ", ".join(map(str, contacts)))
-    for name, value in draw(st.lists(st.tuples(names, st.text(TOKEN_ALPHABET + " ,;=<>\""))
-                                     , max_size=3)):
+    for name, value in draw(st.lists(st.tuples(names, odd_values), max_size=2)):
         lines.append(f"X-{name}: {value.strip()}")
-    body = draw(st.binary(max_size=40))
+    body = draw(st.binary(max_size=20))
     lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
