@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from switch.sip.message import Request, parse_message  # noqa: E402
+from switch.sip.message import Request, parse_message
 
 SDP = (
     b"v=0\r\n"
@@ -39,7 +39,8 @@ INVITE = (
     b"To: <sip:2001@pbx.example.com>\r\n"
     b"Call-ID: 1549036541-5060-1@192.168.1.34\r\n"
     b"CSeq: 20 INVITE\r\n"
-    b'Contact: <sip:1001@192.168.1.34:5060>;+sip.instance="<urn:uuid:00000000-0000-1000-8000-000b82a1b2c3>"\r\n'
+    b"Contact: <sip:1001@192.168.1.34:5060>"
+    b';+sip.instance="<urn:uuid:00000000-0000-1000-8000-000b82a1b2c3>"\r\n'
     b"Max-Forwards: 70\r\n"
     b"User-Agent: Grandstream GXP2170 1.0.11.23\r\n"
     b"Allow: INVITE, ACK, OPTIONS, CANCEL, BYE, SUBSCRIBE, NOTIFY, INFO, REFER, UPDATE, MESSAGE\r\n"

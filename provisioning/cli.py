@@ -15,7 +15,7 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from provisioning import cli_accounts, cli_admin, cli_devices, cli_dids, cli_extensions
+from provisioning import cli_accounts, cli_admin, cli_cdr, cli_devices, cli_dids, cli_extensions
 from provisioning.cli_common import PROG, CliContext, add_global_options
 from provisioning.db import describe_failure
 from provisioning.errors import ProvisioningError
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_extensions.register(commands)
     cli_devices.register(commands)
     cli_dids.register(commands)
+    cli_cdr.register(commands)
     return parser
 
 

@@ -68,7 +68,7 @@ class SipSettings(BaseModel):
             Listen.parse("tcp:127.0.0.1:5060"),
         ]
     )
-    # Host (or IP) this switch puts in Via, Record-Route and Contact; defaults to the first listen host.
+    # Host (or IP) this switch puts in Via and Record-Route; default: the first listen host.
     advertised_host: str | None = None
     # Authentication realm; also the SIP domain phones register to.
     realm: str = "softswitch.local"

@@ -57,3 +57,5 @@ def setup_logging(settings: LogSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
+    # Migration chatter is noise at start-up unless someone is debugging.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

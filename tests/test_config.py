@@ -93,7 +93,9 @@ def test_softswitch_reports_bad_config_in_one_line(tmp_path: Path) -> None:
     config.write_text("[sip\n")
     result = subprocess.run(
         [sys.executable, "-m", "switch.main", "--config", str(config)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .record import CallRecord, ClosedBy, Direction, Disposition, HangupBy
 from .store import RECORD_FIELDS, CdrOp, OpKind
@@ -269,7 +269,7 @@ class Spool:
             os.fsync(handle.fileno())
 
 
-def _last_line_start(handle: Any, size: int) -> int:
+def _last_line_start(handle: BinaryIO, size: int) -> int:
     """Offset just after the last newline (0 if none); ``size`` when the file ends with one."""
     position = size
     while position > 0:

@@ -185,7 +185,9 @@ class CdrWriter:
     def _failed(self, what: str, exc: BaseException) -> None:
         self.write_failures += 1
         if isinstance(exc, SQLAlchemyError | OSError):
-            log.warning("%s failed, retry in %.1f s: %s", what, self._backoff, describe_failure(exc))
+            log.warning(
+                "%s failed, retry in %.1f s: %s", what, self._backoff, describe_failure(exc)
+            )
         else:
             log.error("%s failed, retry in %.1f s", what, self._backoff, exc_info=exc)
         self._retry_at = asyncio.get_running_loop().time() + self._backoff

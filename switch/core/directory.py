@@ -42,7 +42,7 @@ class ExtensionRecord:
     active: bool
     device_ids: tuple[int, ...]
     dids: tuple[str, ...]  # E.164 numbers routed to this extension
-    permissions: ExtensionPermissions = ExtensionPermissions()
+    permissions: ExtensionPermissions = field(default_factory=ExtensionPermissions)
     policy_status: str = "active"  # active, suspended, fraud_locked
 
 
@@ -53,7 +53,7 @@ class AccountRecord:
     status: str  # active, suspended, disabled
     main_number: str | None
     dids: frozenset[str]  # every E.164 number the account owns
-    permissions: AccountPermissions = AccountPermissions()
+    permissions: AccountPermissions = field(default_factory=AccountPermissions)
     policy_status: str = "active"  # active, suspended, fraud_locked (disabled counts as suspended)
     verified_numbers: frozenset[str] = frozenset()
     caller_id_mode: str = "replace"  # or "reject"

@@ -5,6 +5,7 @@ In-dialog routing, keep-alive probes and ending calls live in ``proxy_dialog``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -415,7 +416,7 @@ class Proxy:
             if branch.state is BranchState.PROCEEDING:
                 self._send_cancel(branch, now)
             # §9.1: no CANCEL before a provisional; Timer B (or the grace below) ends it.
-            self.schedule(CANCEL_GRACE, lambda b=branch, c=ctx: self._give_up(c, b))
+            self.schedule(CANCEL_GRACE, functools.partial(self._give_up, ctx, branch))
 
     def _give_up(self, ctx: ProxyContext, branch: Branch) -> None:
         if branch.state is not BranchState.COMPLETED:

@@ -48,7 +48,7 @@ def contacts_of(extension: ExtensionRecord, location: LocationService, now: floa
     for binding in bindings:
         uri = parse_uri(binding.contact)
         if isinstance(uri, SipURI):
-            # Headers in a registered Contact are data, never Route instructions (RFC 4475 regescrt).
+            # Headers in a registered Contact are data, never Route instructions (RFC 4475).
             uri.headers.clear()
             targets.append(Target(uri, binding.source, binding.device_id))
     return targets

@@ -15,8 +15,12 @@ def target(switch: SwitchProcess) -> str:
 def register(switch: SwitchProcess, folder: Path, user: str, password: str, port: int) -> None:
     """Register ``user`` with its contact on 127.0.0.1:port (where a UAS will listen)."""
     result = run_sipp(
-        "register_auth.xml", target(switch), folder,
-        injection=[[user, "", "600"]], auth=(user, password), local_port=port,
+        "register_auth.xml",
+        target(switch),
+        folder,
+        injection=[[user, "", "600"]],
+        auth=(user, password),
+        local_port=port,
     )
     assert result.ok, result.errors + result.stderr
 
@@ -37,7 +41,12 @@ def call(
     transport: str = "u1",
 ) -> SippResult:
     return run_sipp(
-        scenario, target(switch), folder,
-        injection=[[caller[0], str(hold_ms)]], auth=caller, local_port=port,
-        transport=transport, extra=["-s", dialled],
+        scenario,
+        target(switch),
+        folder,
+        injection=[[caller[0], str(hold_ms)]],
+        auth=caller,
+        local_port=port,
+        transport=transport,
+        extra=["-s", dialled],
     )

@@ -38,14 +38,20 @@ def test_sipp_registers_with_digest_and_binding_is_stored(
 ) -> None:
     port = free_port()
     result = run_sipp(
-        "register_auth.xml", _target(running), tmp_path,
-        injection=[[ALICE[0], "", "600"]], auth=(ALICE[0], ALICE[1]), local_port=port,
+        "register_auth.xml",
+        _target(running),
+        tmp_path,
+        injection=[[ALICE[0], "", "600"]],
+        auth=(ALICE[0], ALICE[1]),
+        local_port=port,
     )
     assert result.ok, result.errors + result.stderr
     [binding] = _bindings(running, wait_for=1)
     assert binding.contact == f"sip:{ALICE[0]}@127.0.0.1:{port};transport=UDP"
     assert (binding.source_transport, binding.source_host, binding.source_port) == (
-        "udp", "127.0.0.1", port,
+        "udp",
+        "127.0.0.1",
+        port,
     )
     assert binding.user_agent == "SIPp"
     remaining = binding.expires_at.timestamp() - time.time()
@@ -54,8 +60,13 @@ def test_sipp_registers_with_digest_and_binding_is_stored(
 
 def test_sipp_registers_over_tcp(running: SwitchProcess, tmp_path: Path) -> None:
     result = run_sipp(
-        "register_auth.xml", _target(running), tmp_path,
-        injection=[[ALICE[0], "", "600"]], auth=(ALICE[0], ALICE[1]), transport="t1", local_port=free_port(),
+        "register_auth.xml",
+        _target(running),
+        tmp_path,
+        injection=[[ALICE[0], "", "600"]],
+        auth=(ALICE[0], ALICE[1]),
+        transport="t1",
+        local_port=free_port(),
     )
     assert result.ok, result.errors + result.stderr
     [binding] = _bindings(running, wait_for=1)
@@ -66,20 +77,26 @@ def test_wrong_password_gets_401_again_and_no_binding(
     running: SwitchProcess, tmp_path: Path
 ) -> None:
     result = run_sipp(
-        "register_refused.xml", _target(running), tmp_path,
-        injection=[[ALICE[0], "", "600"]], auth=(ALICE[0], "not-the-password"), local_port=free_port(),
+        "register_refused.xml",
+        _target(running),
+        tmp_path,
+        injection=[[ALICE[0], "", "600"]],
+        auth=(ALICE[0], "not-the-password"),
+        local_port=free_port(),
     )
     assert result.ok, result.errors + result.stderr
     time.sleep(0.5)
     assert _bindings(running) == []
 
 
-def test_unknown_user_gets_401_again_and_no_binding(
-    running: SwitchProcess, tmp_path: Path
-) -> None:
+def test_unknown_user_gets_401_again_and_no_binding(running: SwitchProcess, tmp_path: Path) -> None:
     result = run_sipp(
-        "register_refused.xml", _target(running), tmp_path,
-        injection=[["mallory", "", "600"]], auth=("mallory", "whatever-password-1"), local_port=free_port(),
+        "register_refused.xml",
+        _target(running),
+        tmp_path,
+        injection=[["mallory", "", "600"]],
+        auth=("mallory", "whatever-password-1"),
+        local_port=free_port(),
     )
     assert result.ok, result.errors + result.stderr
     time.sleep(0.5)
@@ -91,8 +108,12 @@ def test_binding_expires(provisioned: SwitchProcess, tmp_path: Path) -> None:
     provisioned.start()
     try:
         result = run_sipp(
-            "register_auth.xml", _target(provisioned), tmp_path,
-            injection=[[ALICE[0], "", "2"]], auth=(ALICE[0], ALICE[1]), local_port=free_port(),
+            "register_auth.xml",
+            _target(provisioned),
+            tmp_path,
+            injection=[[ALICE[0], "", "2"]],
+            auth=(ALICE[0], ALICE[1]),
+            local_port=free_port(),
         )
         assert result.ok, result.errors + result.stderr
         assert len(_bindings(provisioned, wait_for=1)) == 1
@@ -106,8 +127,12 @@ def test_binding_survives_restart(provisioned: SwitchProcess, tmp_path: Path) ->
     port = free_port()
     try:
         result = run_sipp(
-            "register_auth.xml", _target(provisioned), tmp_path,
-            injection=[[ALICE[0], "", "600"]], auth=(ALICE[0], ALICE[1]), local_port=port,
+            "register_auth.xml",
+            _target(provisioned),
+            tmp_path,
+            injection=[[ALICE[0], "", "600"]],
+            auth=(ALICE[0], ALICE[1]),
+            local_port=port,
         )
         assert result.ok, result.errors + result.stderr
         assert len(_bindings(provisioned, wait_for=1)) == 1
@@ -117,8 +142,12 @@ def test_binding_survives_restart(provisioned: SwitchProcess, tmp_path: Path) ->
     try:
         # A query REGISTER (no Contact) shows what the restarted switch holds in memory.
         result = run_sipp(
-            "register_query.xml", _target(provisioned), tmp_path,
-            injection=[[ALICE[0], ""]], auth=ALICE, local_port=free_port(),
+            "register_query.xml",
+            _target(provisioned),
+            tmp_path,
+            injection=[[ALICE[0], ""]],
+            auth=ALICE,
+            local_port=free_port(),
         )
         assert result.ok, result.errors + result.stderr
         final = result.messages.rsplit("SIP/2.0 200", 1)[1]
@@ -132,8 +161,14 @@ def test_pyvoip_phone_registers(running: SwitchProcess) -> None:
 
     sip_port = free_port()
     phone = VoIPPhone(
-        running.host, running.port, ALICE[0], ALICE[1],
-        myIP="127.0.0.1", sipPort=sip_port, rtpPortLow=30000, rtpPortHigh=30100,
+        running.host,
+        running.port,
+        ALICE[0],
+        ALICE[1],
+        myIP="127.0.0.1",
+        sipPort=sip_port,
+        rtpPortLow=30000,
+        rtpPortHigh=30100,
     )
     phone.start()
     try:

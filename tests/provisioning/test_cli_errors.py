@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from provisioning.db import migrate
 from tests.provisioning.conftest import assert_error
 
 
@@ -65,13 +66,12 @@ def _switchctl_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "provisioning.cli"]
 
 
-def test_real_process(migrated_url: str, tmp_path: Path) -> None:
+def test_real_process(tmp_path: Path) -> None:
+    # Process plumbing (entry point, exit status, streams); both databases are covered
+    # in-process. With no URL given, the database is a SQLite file in the data folder.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCH")}
-    env |= {
-        "SWITCH_DATA_DIR": str(tmp_path / "var"),
-        "SWITCH_DATABASE__URL": migrated_url,
-        "SWITCHCTL_ACTOR": "subprocess",
-    }
+    env |= {"SWITCH_DATA_DIR": str(tmp_path / "var"), "SWITCHCTL_ACTOR": "subprocess"}
+    migrate(f"sqlite:///{tmp_path / 'var' / 'softswitch.db'}")
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -61,8 +61,10 @@ def test_name_addr_uri_params_stay_in_the_uri() -> None:
 def test_lws_around_parameter_separators() -> None:
     address = parse_address("sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n")
     assert address.tag == "1918181833n"
-    contact = parse_address('"Quoted string \\"\\"" <sip:jdrosen@example.com> ; newparam = '
-                            "newvalue ; secondparam ; q = 0.33")
+    contact = parse_address(
+        '"Quoted string \\"\\"" <sip:jdrosen@example.com> ; newparam = '
+        "newvalue ; secondparam ; q = 0.33"
+    )
     assert contact.params == {"newparam": "newvalue", "secondparam": None, "q": "0.33"}
 
 
@@ -116,7 +118,11 @@ def test_list_splits_on_commas_outside_quotes_and_brackets() -> None:
         '"Doe, John" <sip:john,doe@a.com;x=1>;q=0.5, sip:b@b.com, <sip:c@c.com>;expires=0'
     )
     assert [a.display_name for a in addresses] == ["Doe, John", None, None]
-    assert [str(a.uri) for a in addresses] == ["sip:john,doe@a.com;x=1", "sip:b@b.com", "sip:c@c.com"]
+    assert [str(a.uri) for a in addresses] == [
+        "sip:john,doe@a.com;x=1",
+        "sip:b@b.com",
+        "sip:c@c.com",
+    ]
     assert addresses[2].params == {"expires": "0"}
 
 

@@ -79,9 +79,9 @@ def test_add_prepend_set_remove_keep_order() -> None:
     headers = Headers([("Via", "v1"), ("From", "f"), ("Via", "v2"), ("To", "t")])
     headers.prepend("Via", "v0")
     assert headers.get_all("Via") == ["v0", "v1", "v2"]
-    assert list(headers)[0] == ("Via", "v0")
+    assert next(iter(headers)) == ("Via", "v0")
     headers.prepend("Record-Route", "<sip:p;lr>")
-    assert list(headers)[0] == ("Record-Route", "<sip:p;lr>")
+    assert next(iter(headers)) == ("Record-Route", "<sip:p;lr>")
     headers.set("Via", "only")
     assert [name for name, _ in headers] == ["Record-Route", "Via", "From", "To"]
     assert headers.get_all("Via") == ["only"]
@@ -116,7 +116,9 @@ def test_injection_is_refused(name: str, value: str) -> None:
 
 
 def test_via_fields() -> None:
-    [via] = parse_via("SIP/2.0/udp PC33.Atlanta.com:5066;branch=z9hG4bK776asdhds;received=192.0.2.1")
+    [via] = parse_via(
+        "SIP/2.0/udp PC33.Atlanta.com:5066;branch=z9hG4bK776asdhds;received=192.0.2.1"
+    )
     assert via.transport == "UDP"
     assert via.host == "pc33.atlanta.com"
     assert via.port == 5066
@@ -151,12 +153,24 @@ def test_via_lws_and_several_values() -> None:
     ("value", "host", "port", "received"),
     [
         ("SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKa", "[2001:db8::9:1]", 6050, None),
-        ("SIP/2.0/UDP [2001:db8::9:1];received=[2001:db8::9:255];branch=z9hG4bKa",
-         "[2001:db8::9:1]", None, "[2001:db8::9:255]"),
-        ("SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKa",
-         "[2001:db8::9:1]", None, "2001:db8::9:255"),
-        ("SIP/2.0/TCP [::ffff:192.0.2.10]:19823;branch=z9hG4bKa", "[::ffff:192.0.2.10]", 19823,
-         None),
+        (
+            "SIP/2.0/UDP [2001:db8::9:1];received=[2001:db8::9:255];branch=z9hG4bKa",
+            "[2001:db8::9:1]",
+            None,
+            "[2001:db8::9:255]",
+        ),
+        (
+            "SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKa",
+            "[2001:db8::9:1]",
+            None,
+            "2001:db8::9:255",
+        ),
+        (
+            "SIP/2.0/TCP [::ffff:192.0.2.10]:19823;branch=z9hG4bKa",
+            "[::ffff:192.0.2.10]",
+            19823,
+            None,
+        ),
         ("SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKa", "df7jal23ls0d.invalid", None, None),
     ],
 )

@@ -72,7 +72,8 @@ m=audio 49172 RTP/AVP 0
 a=rtpmap:0 PCMU/8000
 """
 
-INVITE = wire("""
+INVITE = wire(
+    """
 INVITE sip:bob@biloxi.example.com SIP/2.0
 Via: SIP/2.0/TCP client.atlanta.example.com:5060;branch=z9hG4bK74bf9
 Max-Forwards: 70
@@ -83,7 +84,9 @@ CSeq: 1 INVITE
 Contact: <sip:alice@client.atlanta.example.com;transport=tcp>
 Content-Type: application/sdp
 Content-Length: 151
-""", OFFER)
+""",
+    OFFER,
+)
 
 RINGING = wire("""
 SIP/2.0 180 Ringing
@@ -113,7 +116,8 @@ m=audio 3456 RTP/AVP 0
 a=rtpmap:0 PCMU/8000
 """
 
-OK = wire("""
+OK = wire(
+    """
 SIP/2.0 200 OK
 Via: SIP/2.0/TCP client.atlanta.example.com:5060;branch=z9hG4bK74bf9
  ;received=192.0.2.101
@@ -126,7 +130,9 @@ CSeq: 1 INVITE
 Contact: <sip:bob@client.biloxi.example.com;transport=tcp>
 Content-Type: application/sdp
 Content-Length: 147
-""", ANSWER)
+""",
+    ANSWER,
+)
 
 ACK = wire("""
 ACK sip:bob@client.biloxi.example.com SIP/2.0
@@ -215,7 +221,8 @@ def test_ack_and_bye_example_fields() -> None:
 
 # --- header syntax variants -------------------------------------------------------------------
 
-COMPACT = wire("""
+COMPACT = wire(
+    """
 INVITE sip:bob@biloxi.example.com SIP/2.0
 v: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds8
 f: Alice <sip:alice@atlanta.com>;tag=1928301774
@@ -226,13 +233,22 @@ m: <sip:alice@pc33.atlanta.com>
 c: application/sdp
 k: 100rel, timer
 l: 5
-""", "v=0\n")
+""",
+    "v=0\n",
+)
 
 
 def test_compact_forms_equal_long_forms() -> None:
     m = request(COMPACT)
     assert [name for name, _ in m.headers] == [
-        "Via", "From", "To", "Call-ID", "CSeq", "Contact", "Content-Type", "Supported",
+        "Via",
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Contact",
+        "Content-Type",
+        "Supported",
         "Content-Length",
     ]
     assert m.call_id == "a84b4c76e66710"
@@ -243,7 +259,8 @@ def test_compact_forms_equal_long_forms() -> None:
 
 
 def test_folded_lines_are_unfolded() -> None:
-    m = request(wire("""
+    m = request(
+        wire("""
 OPTIONS sip:a@b SIP/2.0
 Via: SIP/2.0/UDP h;branch=z9hG4bK1
 To:
@@ -257,7 +274,8 @@ Subject: first
    second
 \t third
 Content-Length: 0
-"""))
+""")
+    )
     assert m.headers.get("To") == "<sip:a@b>"
     assert m.from_.tag == "x"
     assert m.cseq == CSeq(1, "OPTIONS")
@@ -265,14 +283,16 @@ Content-Length: 0
 
 
 def test_lws_around_colon_and_mixed_case_names() -> None:
-    m = request(wire("""
+    m = request(
+        wire("""
 OPTIONS sip:a@b SIP/2.0
 VIA   :SIP/2.0/UDP h;branch=z9hG4bK1
 tO\t: <sip:a@b>
 fRoM:<sip:c@d>;tag=x
 CALL-ID  :   1
 cseq: 1 OPTIONS
-"""))
+""")
+    )
     assert m.top_via.host == "h"
     assert m.call_id == "1"
     assert [name for name, _ in m.headers] == ["Via", "To", "From", "Call-ID", "CSeq"]
@@ -288,14 +308,22 @@ Call-ID: 1
 CSeq: 1 OPTIONS
 {contact}
 """
-    one = request(wire(base.format(
-        via="Via: SIP/2.0/UDP p1;branch=z9hG4bK1, SIP/2.0/TCP p2;branch=z9hG4bK2",
-        contact='Contact: "A, B" <sip:a@x>;q=1, <sip:b@y>',
-    )))
-    many = request(wire(base.format(
-        via="Via: SIP/2.0/UDP p1;branch=z9hG4bK1\nVia: SIP/2.0/TCP p2;branch=z9hG4bK2",
-        contact='Contact: "A, B" <sip:a@x>;q=1\nContact: <sip:b@y>',
-    )))
+    one = request(
+        wire(
+            base.format(
+                via="Via: SIP/2.0/UDP p1;branch=z9hG4bK1, SIP/2.0/TCP p2;branch=z9hG4bK2",
+                contact='Contact: "A, B" <sip:a@x>;q=1, <sip:b@y>',
+            )
+        )
+    )
+    many = request(
+        wire(
+            base.format(
+                via="Via: SIP/2.0/UDP p1;branch=z9hG4bK1\nVia: SIP/2.0/TCP p2;branch=z9hG4bK2",
+                contact='Contact: "A, B" <sip:a@x>;q=1\nContact: <sip:b@y>',
+            )
+        )
+    )
     assert one.vias == many.vias
     assert [v.host for v in one.vias] == ["p1", "p2"]
     assert one.contacts == many.contacts
@@ -407,15 +435,24 @@ def test_contact_star() -> None:
         (b"Content-Length: 0", b"Contact: <sip:a@b>;;;", "Contact"),
         (b"Content-Length: 0", b"Broken header line", "Malformed header line"),
         (b"Content-Length: 0", b"Bad Name: x", "Malformed header name"),
-        (b"Via: SIP/2.0/TLS client.biloxi.example.com:5061;branch=z9hG4bKnashds7",
-         b"Via: SIP/2.0/TLS", "Malformed Via"),
+        (
+            b"Via: SIP/2.0/TLS client.biloxi.example.com:5061;branch=z9hG4bKnashds7",
+            b"Via: SIP/2.0/TLS",
+            "Malformed Via",
+        ),
         (b"From: Bob <sips:bob@biloxi.example.com>;tag=a73kszlfl", b"From: <sips:bob@>", "From"),
         (b"Call-ID: 1j9FpLxk3uxtm8tn@biloxi.example.com", b"Call-ID: a b", "Call-ID"),
-        (b"REGISTER sips:ss2.biloxi.example.com SIP/2.0",
-         b"REGISTER sips:ss2.biloxi.example.com SIP/2.0 ", "Request-Line"),
+        (
+            b"REGISTER sips:ss2.biloxi.example.com SIP/2.0",
+            b"REGISTER sips:ss2.biloxi.example.com SIP/2.0 ",
+            "Request-Line",
+        ),
         (b"REGISTER sips:", b"REG<ISTER sips:", "method"),
-        (b"REGISTER sips:ss2.biloxi.example.com SIP/2.0", b"REGISTER sips:ss2 SIPP/2.0",
-         "SIP-Version"),
+        (
+            b"REGISTER sips:ss2.biloxi.example.com SIP/2.0",
+            b"REGISTER sips:ss2 SIPP/2.0",
+            "SIP-Version",
+        ),
     ],
 )
 def test_request_faults_are_400_with_a_reason(old: bytes, new: bytes, reason: str) -> None:
@@ -447,7 +484,9 @@ def test_missing_empty_line_is_400() -> None:
     assert "empty line" in info.value.reason
 
 
-@pytest.mark.parametrize("status", [b"99", b"700", b"4294967301", b"2OO", b"\xd9\xa1\xd9\xa0\xd9\xa0"])
+@pytest.mark.parametrize(
+    "status", [b"99", b"700", b"4294967301", b"2OO", b"\xd9\xa1\xd9\xa0\xd9\xa0"]
+)
 def test_bad_status_codes_are_response_faults(status: bytes) -> None:
     data = RINGING.replace(b"SIP/2.0 180 Ringing", b"SIP/2.0 " + status + b" Ringing")
     with pytest.raises(ParseError) as info:
@@ -476,8 +515,11 @@ def test_faulty_response_has_no_answer_but_keeps_context() -> None:
 
 
 def test_make_response_copies_the_rfc3261_fields() -> None:
-    req = request(RINGING.replace(b"SIP/2.0 180 Ringing", b"INVITE sip:bob@b SIP/2.0")
-                  .replace(b";tag=314159", b""))
+    req = request(
+        RINGING.replace(b"SIP/2.0 180 Ringing", b"INVITE sip:bob@b SIP/2.0").replace(
+            b";tag=314159", b""
+        )
+    )
     res = make_response(req, 486, to_tag="abc")
     assert (res.status, res.reason) == (486, "Busy Here")
     assert res.headers.get_all("Via") == req.headers.get_all("Via")

@@ -15,7 +15,9 @@ def sip(text: str) -> SipURI:
 
 
 def test_full_sip_uri_parts() -> None:
-    uri = sip("sip:alice:secret@atlanta.com:5070;transport=TCP;lr?subject=project%20x&priority=urgent")
+    uri = sip(
+        "sip:alice:secret@atlanta.com:5070;transport=TCP;lr?subject=project%20x&priority=urgent"
+    )
     assert uri.scheme == "sip"
     assert uri.user == "alice"
     assert uri.password == "secret"
@@ -102,7 +104,11 @@ def test_serialization_of_built_uri() -> None:
         ("tel:+1-201-555-0123", "tel", "+1-201-555-0123"),
         ("http://www.example.com", "http", "//www.example.com"),
         ("isbn:2983792873", "isbn", "2983792873"),
-        ("nobodyKnowsThisScheme:totallyopaquecontent", "nobodyknowsthisscheme", "totallyopaquecontent"),
+        (
+            "nobodyKnowsThisScheme:totallyopaquecontent",
+            "nobodyknowsthisscheme",
+            "totallyopaquecontent",
+        ),
         ("soap.beep://192.0.2.103:3002", "soap.beep", "//192.0.2.103:3002"),
         ("urn:service:sos", "urn", "service:sos"),
     ],

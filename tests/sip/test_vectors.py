@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -388,7 +389,7 @@ def test_vector(relative: str, verdict: tuple[str, object]) -> None:
         assert info.value.is_response
         assert make_error_response(info.value) is None
     else:
-        status, reason = detail  # type: ignore[misc]
+        status, reason = cast(tuple[int, str], detail)
         error_class = VersionNotSupported if status == 505 else ParseError
         with pytest.raises(error_class) as info:
             parse_message(data)

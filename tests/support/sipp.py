@@ -52,11 +52,30 @@ def sipp_args(
     errors = folder / f"{name}_errors.log"
     messages = folder / f"{name}_messages.log"
     args = [
-        sipp, *([target] if target else []), "-sf", str(SCENARIOS / scenario), "-t", transport,
-        "-i", "127.0.0.1", "-m", str(calls), "-r", str(rate),
-        "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
-        "-trace_err", "-error_file", str(errors), "-max_socket", "64",
-        "-trace_msg", "-message_file", str(messages),
+        sipp,
+        *([target] if target else []),
+        "-sf",
+        str(SCENARIOS / scenario),
+        "-t",
+        transport,
+        "-i",
+        "127.0.0.1",
+        "-m",
+        str(calls),
+        "-r",
+        str(rate),
+        "-timeout",
+        f"{timeout}s",
+        "-timeout_error",
+        "-nostdin",
+        "-trace_err",
+        "-error_file",
+        str(errors),
+        "-max_socket",
+        "64",
+        "-trace_msg",
+        "-message_file",
+        str(messages),
     ]
     if local_port is not None:
         args += ["-p", str(local_port)]
@@ -75,7 +94,9 @@ def run_sipp(scenario: str, target: str | None, folder: Path, **options: Any) ->
     args, errors, messages = sipp_args(scenario, target, folder, **options)
     timeout = int(options.get("timeout", 20))
     result = subprocess.run(args, capture_output=True, text=True, timeout=timeout + 30, cwd=folder)
-    return SippResult(result.returncode, result.stdout, result.stderr, _read(errors), _read(messages))
+    return SippResult(
+        result.returncode, result.stdout, result.stderr, _read(errors), _read(messages)
+    )
 
 
 class BackgroundSipp:

@@ -106,7 +106,9 @@ class SwitchProcess:
             code = cli.main(argv, stdout=out, stderr=err)
         except SystemExit as exc:  # argparse usage errors
             code = int(exc.code or 0)
-        result = subprocess.CompletedProcess(["switchctl", *argv], code, out.getvalue(), err.getvalue())
+        result = subprocess.CompletedProcess(
+            ["switchctl", *argv], code, out.getvalue(), err.getvalue()
+        )
         if check and code != 0:
             raise AssertionError(f"switchctl {' '.join(args)} failed: {result.stderr}")
         return result
@@ -144,7 +146,7 @@ class SwitchProcess:
         import urllib.request
 
         url = f"http://{self.host}:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=5) as answer:
             return str(answer.read().decode())
 
     def log_text(self) -> str:
