@@ -13,6 +13,8 @@ from switch.config import ConfigError, Settings, load_settings
 from switch.logs import setup_logging
 
 log = logging.getLogger("switch")
+# Bounded shutdown: ringing calls and open transactions get this long before the switch exits.
+DRAIN_SECONDS = 8.0
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,8 +37,10 @@ async def _serve(settings: Settings) -> None:
     await service.start()
     log.info("softswitch %s ready on %s", __version__, ", ".join(service.transports.bound))
     await stop.wait()
-    log.info("stopping")
+    log.info("stopping: refusing new calls, finishing the others")
+    await service.drain(DRAIN_SECONDS)
     await service.stop()
+    log.info("stopped")
 
 
 def _run(coroutine_factory: object) -> None:

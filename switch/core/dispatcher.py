@@ -57,6 +57,8 @@ class Dispatcher:
         self.local_ports: frozenset[int] = frozenset(listen.port for listen in sip.listen)
         self.parse_errors = 0
         self.proxy: Proxy | None = None
+        # Set on SIGTERM: new calls are refused while the rest finishes.
+        self.draining = False
         self.metrics: Metrics | None = None
 
     # -- input -----------------------------------------------------------------------------
@@ -133,6 +135,10 @@ class Dispatcher:
         elif request.method not in KNOWN_METHODS:
             response = make_response(request, 501, "Not Implemented")
             response.headers.add("Allow", ALLOW)
+            self._reply(request, source, response, now)
+        elif self.draining and request.to.tag is None and request.method not in ("ACK", "CANCEL"):
+            response = make_response(request, 503, "Shutting Down")
+            response.headers.add("Retry-After", "30")
             self._reply(request, source, response, now)
         elif self.proxy is not None:
             self.proxy.handle_request(request, source, now)

@@ -136,6 +136,18 @@ class SwitchService:
             "provisioning_loaded": self.directory.version >= 0,
         }
 
+    async def drain(self, timeout: float) -> None:
+        """Refuse new calls, and give calls being set up and open transactions time to end."""
+        self.dispatcher.draining = True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = self.proxy is not None and any(
+                not c.finished for c in self.proxy.contexts.values()
+            )
+            if not busy and len(self.transactions) == 0:
+                break
+            await asyncio.sleep(0.1)
+
     async def stop(self) -> None:
         if self._http is not None:
             self._http.close()

@@ -39,7 +39,6 @@ _REQUIRED = (
     ("cseq", "CSeq"),
 )
 _EXPIRES_MAX = 2**32 - 1
-_CALL_ID_RE = re.compile(r"[^\x00-\x20\x7f]+")
 _VERSION_RE = re.compile(r"SIP/[0-9]+\.[0-9]+", re.I)
 _METHODS = frozenset(
     [
@@ -220,51 +219,51 @@ def _validate(headers: Headers, method: str | None) -> int | None:
     """
     keys = headers._keys
     items = headers._items
-    last = dict(zip(keys, range(len(keys)), strict=True))  # key -> index of its last entry
-    if len(last) != len(keys):
+    if len(set(keys)) != len(keys):
         for key in _SINGLE:
             if keys.count(key) > 1:
                 raise ParseError(f"Bad Request - Multiple {_name_key(key)[0]} values")
     if (
-        "via" not in last
-        or "from" not in last
-        or "to" not in last
-        or "call-id" not in last
-        or ("cseq" not in last)
+        "via" not in keys
+        or "from" not in keys
+        or "to" not in keys
+        or "call-id" not in keys
+        or ("cseq" not in keys)
     ):
-        missing = [name for key, name in _REQUIRED if key not in last]
+        missing = [name for key, name in _REQUIRED if key not in keys]
         raise ParseError(f"Bad Request - Missing {', '.join(missing)}")
     cache = headers._cache
     try:
-        if keys.count("via") == 1:
-            cache["vias"] = parse_via(items[last["via"]][1])
-        else:
-            cache["vias"] = [via for value in headers.get_all("Via") for via in parse_via(value)]
+        cache["vias"] = [via for value in headers.get_all("Via") for via in parse_via(value)]
     except ParseError as exc:
-        raise ParseError(
-            exc.reason if "Via" in exc.reason else "Bad Request - Malformed Via"
-        ) from exc
-    if _CALL_ID_RE.fullmatch(items[last["call-id"]][1]) is None:
+        reason = exc.reason if "Via" in exc.reason else "Bad Request - Malformed Via"
+        raise ParseError(reason) from exc
+    if not _valid_call_id(items[keys.index("call-id")][1]):
         raise ParseError("Bad Request - Malformed Call-ID")
-    cseq = parse_cseq(items[last["cseq"]][1])
+    cseq = parse_cseq(items[keys.index("cseq")][1])
     if method is not None and cseq.method != method:
         raise ParseError("Bad Request - CSeq method does not match")
     cache["cseq"] = cseq
-    cache["from"] = parse_address(items[last["from"]][1], "From")
-    cache["to"] = parse_address(items[last["to"]][1], "To")
-    if "contact" in last:
+    cache["from"] = parse_address(items[keys.index("from")][1], "From")
+    cache["to"] = parse_address(items[keys.index("to")][1], "To")
+    if "contact" in keys:
         cache["contacts"] = parse_contacts(headers.get_all("Contact"))
-    if "max-forwards" in last and parse_uint(items[last["max-forwards"]][1], 256) is None:
+    if "max-forwards" in keys and parse_uint(items[keys.index("max-forwards")][1], 256) is None:
         # RFC 4475 §3.1.2.4 allows treating 300 as absent; rejecting keeps proxies loop-safe.
         raise ParseError("Bad Request - Malformed Max-Forwards")
-    if "expires" in last:
-        parse_delta_seconds(items[last["expires"]][1])
-    if "content-length" not in last:
+    if "expires" in keys:
+        parse_delta_seconds(items[keys.index("expires")][1])
+    if "content-length" not in keys:
         return None
-    length = parse_uint(items[last["content-length"]][1], 2**31)
+    length = parse_uint(items[keys.index("content-length")][1], 2**31)
     if length is None:
         raise ParseError("Bad Request - Malformed Content-Length")
     return length
+
+
+def _valid_call_id(value: str) -> bool:
+    """Call-ID = word [ "@" word ]: printable ASCII without SP (RFC 3261 §25.1)."""
+    return bool(value) and value.isascii() and value.isprintable() and " " not in value
 
 
 def parse_delta_seconds(value: str) -> int:
@@ -304,13 +303,13 @@ def _context(items: list[tuple[str, str]], keys: list[str]) -> list[tuple[str, s
     for name, key, check in (
         ("From", "from", parse_address),
         ("To", "to", parse_address),
-        ("Call-ID", "call-id", _CALL_ID_RE.fullmatch),
+        ("Call-ID", "call-id", _valid_call_id),
         ("CSeq", "cseq", parse_cseq),
     ):
         if key in keys:
             value = items[keys.index(key)][1]
             try:
-                if check(value) is not None:
+                if check(value) not in (None, False):
                     context.append((name, value))
             except ParseError:
                 pass

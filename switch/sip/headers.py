@@ -206,7 +206,13 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         key = _name_key(name)[1]
-        return [item[1] for item, k in zip(self._items, self._keys, strict=True) if k == key]
+        keys = self._keys
+        count = keys.count(key)
+        if count == 1:  # the common case, without a Python-level loop
+            return [self._items[keys.index(key)][1]]
+        if count == 0:
+            return []
+        return [item[1] for item, k in zip(self._items, keys, strict=True) if k == key]
 
     def values(self, name: str) -> list[str]:
         """All values of ``name`` split on top-level commas; empty items are dropped."""
@@ -326,6 +332,12 @@ _VIA_RE = re.compile(
 )
 
 
+# What nearly every device sends: no LWS, no quoted parameter values.
+_VIA_PLAIN_RE = re.compile(
+    rf"SIP/2\.0/({TOKEN}) ({HOST})(?::([0-9]{{1,5}}))?((?:;{TOKEN}(?:=[^ \t;,\"]+)?)*)"
+)
+
+
 def parse_via(value: str) -> list[Via]:
     """Parse one Via header line, which may carry several comma-separated via-parms."""
     if "," not in value:
@@ -334,11 +346,16 @@ def parse_via(value: str) -> list[Via]:
 
 
 def _parse_via_parm(text: str) -> Via:
-    match = _VIA_RE.fullmatch(text)
-    if match is None:
-        raise ParseError("Bad Request - Malformed Via")
-    name, version, transport, host, port, params_text = match.groups()
-    params = split_params(params_text)
+    match = _VIA_PLAIN_RE.fullmatch(text)
+    if match is not None:
+        name, version = "SIP", "2.0"
+        transport, host, port, params_text = match.groups()
+    else:
+        match = _VIA_RE.fullmatch(text)
+        if match is None:
+            raise ParseError("Bad Request - Malformed Via")
+        name, version, transport, host, port, params_text = match.groups()
+    params = split_params(params_text.rstrip(" \t"))
     port_number = None
     if port is not None:
         port_number = int(port)
@@ -361,15 +378,22 @@ class CSeq:
         return f"{self.seq} {self.method}"
 
 
+_METHODS = frozenset(
+    ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY")
+    + ("PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE")
+)
 _CSEQ_RE = re.compile(rf"{WS}([0-9]+)[ \t]+({TOKEN}){WS}")
 
 
 def parse_cseq(value: str) -> CSeq:
     """CSeq: sequence number below 2**31 (RFC 3261 §8.1.1.5) and a method token."""
-    match = _CSEQ_RE.fullmatch(value)
-    if match is None:
-        raise ParseError("Bad Request - Malformed CSeq")
-    seq = parse_uint(match[1], 2**31)
+    number, _, method = value.partition(" ")
+    if method not in _METHODS or not number.isdigit() or not number.isascii():
+        match = _CSEQ_RE.fullmatch(value)
+        if match is None:
+            raise ParseError("Bad Request - Malformed CSeq")
+        number, method = match.groups()
+    seq = parse_uint(number, 2**31)
     if seq is None:
         raise ParseError("Bad Request - CSeq number out of range")
-    return CSeq(seq, match[2])
+    return CSeq(seq, method)
