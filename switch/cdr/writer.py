@@ -95,6 +95,11 @@ class CdrWriter:
         return len(self._queue) + len(self._inflight)
 
     @property
+    def stalled(self) -> bool:
+        """Neither the database nor the spool took the last batch: records are at risk."""
+        return self._stalled
+
+    @property
     def spool_size(self) -> int:
         return self._spool.size
 

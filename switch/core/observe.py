@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from switch.cdr.record import CallRecord, Direction
@@ -13,6 +14,8 @@ from .dialogs import DialogState
 if TYPE_CHECKING:
     from .service import SwitchService
 
+log = logging.getLogger(__name__)
+
 
 class MeteredCdrSink:
     """Counts each finished call by class and disposition, then passes the record on."""
@@ -22,7 +25,10 @@ class MeteredCdrSink:
         self._metrics = metrics
 
     def open(self, record: CallRecord) -> None:
-        self._inner.open(record)
+        try:
+            self._inner.open(record)
+        except Exception:  # billing trouble must never break call handling
+            log.exception("call record %s could not be queued", record.id)
 
     def finish(self, record: CallRecord) -> None:
         call_class = record.destination_class or (
@@ -34,7 +40,10 @@ class MeteredCdrSink:
             self._metrics.call_setup((record.answer_time - record.start_time).total_seconds())
         elif record.end_time is not None:
             self._metrics.call_setup((record.end_time - record.start_time).total_seconds())
-        self._inner.finish(record)
+        try:
+            self._inner.finish(record)
+        except Exception:
+            log.exception("call record %s could not be queued", record.id)
 
 
 def refresh_gauges(service: SwitchService) -> None:

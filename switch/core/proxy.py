@@ -387,6 +387,8 @@ class Proxy:
         record = ctx.record
         if record is not None:
             record.answer_time = utc(now)
+            record.sip_status = response.status
+            record.disposition = Disposition.ANSWERED
         request = ctx.request
         caller_contact = request.contacts[0].uri if request.contacts else request.from_.uri
         callee_contact = response.contacts[0].uri if response.contacts else branch.request.uri

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from switch.cdr.record import ClosedBy, HangupBy
+from switch.cdr.record import ClosedBy, Disposition, HangupBy
 from switch.sip.address import parse_address_list
 from switch.sip.errors import SipError
 from switch.sip.headers import Headers
@@ -91,7 +91,8 @@ def end_dialog(
     if record is not None and record.end_time is None:
         from .proxy import utc
 
-        record.end_time = utc(end)
+        record.end_time = max(utc(end), record.answer_time or record.start_time)
+        record.disposition = record.disposition or Disposition.ANSWERED
         record.hangup_by = hangup
         record.closed_by = closed_by
         proxy.cdr.finish(record)

@@ -6,13 +6,14 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
-from typing import Protocol
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from provisioning.db import make_engine
 from switch.cdr.record import CallRecord
 from switch.cdr.sink import CdrSink
+from switch.cdr.writer import CdrWriter
 from switch.config import Settings
 from switch.metrics import Metrics
 from switch.metrics_http import start_http
@@ -34,12 +35,6 @@ log = logging.getLogger(__name__)
 
 DIRECTORY_POLL_SECONDS = 2.0
 EXPIRY_SWEEP_SECONDS = 1.0
-
-
-class CdrWriterLike(CdrSink, Protocol):
-    queue_depth: int
-    spool_size: int
-    healthy: bool
 
 
 class NullCdrSink:
@@ -78,8 +73,11 @@ class SwitchService:
         self.dispatcher.actions.metrics = self.metrics
         self.auth.on_failure = lambda check: self.metrics.auth_failure(check.status.value)
         self.transports.on_drop = self.metrics.dropped
-        self.cdr_writer: CdrWriterLike | None = None
-        self.cdr: CdrSink = MeteredCdrSink(cdr or NullCdrSink(), self.metrics)
+        self.cdr_writer: CdrWriter | None = None
+        if cdr is None:
+            self.cdr_writer = CdrWriter(self.engine, Path(settings.data_dir))
+            cdr = self.cdr_writer
+        self.cdr: CdrSink = MeteredCdrSink(cdr, self.metrics)
         self.proxy: Proxy | None = None
         self._http: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -117,6 +115,8 @@ class SwitchService:
         address = self.settings.metrics.address
         if address is not None:
             self._http = await start_http(self.metrics, address[0], address[1], self.readiness)
+        if self.cdr_writer is not None:
+            self._tasks.append(asyncio.create_task(self.cdr_writer.run()))
         for coroutine in (
             self.dispatcher.run(),
             self.store.run(),
@@ -132,7 +132,8 @@ class SwitchService:
         writer = self.cdr_writer
         return {
             "transports_bound": bool(self.transports.bound),
-            "database": writer is None or writer.healthy,
+            # Reachable, or at least spooling: no call record is being lost.
+            "database": writer is None or not writer.stalled,
             "provisioning_loaded": self.directory.version >= 0,
         }
 
@@ -158,6 +159,9 @@ class SwitchService:
             with suppress(asyncio.CancelledError):
                 await task
         await self.store.flush()
+        if self.cdr_writer is not None:
+            # Whatever the database does not take in time is in the spool: nothing is lost.
+            await self.cdr_writer.flush(timeout=5.0)
         self.engine.dispose()
 
     async def _poll_directory(self) -> None:

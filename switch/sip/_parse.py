@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from ._syntax import TOKEN_RE, parse_uint
+from ._syntax import COMMON_METHODS, TOKEN_RE, parse_uint
 from .address import Address, parse_address, parse_address_list
 from .errors import ParseError, SipError, VersionNotSupported
 from .headers import Headers, _name_key, parse_cseq, parse_via
@@ -40,24 +40,6 @@ _REQUIRED = (
 )
 _EXPIRES_MAX = 2**32 - 1
 _VERSION_RE = re.compile(r"SIP/[0-9]+\.[0-9]+", re.I)
-_METHODS = frozenset(
-    [
-        "INVITE",
-        "ACK",
-        "BYE",
-        "CANCEL",
-        "OPTIONS",
-        "REGISTER",
-        "PRACK",
-        "SUBSCRIBE",
-        "NOTIFY",
-        "PUBLISH",
-        "INFO",
-        "REFER",
-        "MESSAGE",
-        "UPDATE",
-    ]
-)
 # Header name exactly as written before ":" -> (canonical, key). Only validated names get in,
 # and the size is bounded so random names cannot grow it.
 _LINE_NAMES: dict[str, tuple[str, str]] = {}
@@ -81,7 +63,15 @@ def parse(data: bytes, request: Callable[..., R], response: Callable[..., S]) ->
     is_response = start[:4].upper() == "SIP/"
     items: list[tuple[str, str]] = []
     keys: list[str] = []
-    error = _read_fields(lines, items, keys)
+    try:
+        error = _read_fields(lines, items, keys)
+    except _Folded:
+        # Unfold the whole section in one pass (joining piece by piece would be quadratic).
+        lines = _FOLD_RE.sub(" ", "\n".join(lines)).split("\n")
+        start = lines[0]
+        items.clear()
+        keys.clear()
+        error = _read_fields(lines, items, keys)
     headers = Headers._from_parsed(items, keys)
     try:
         if body_start < 0:
@@ -106,6 +96,14 @@ def parse(data: bytes, request: Callable[..., R], response: Callable[..., S]) ->
     if is_response:
         return response(status, reason, headers, body, version)
     return request(method, uri, headers, body, version)
+
+
+class _Folded(Exception):
+    """Internal: the header section has continuation lines and must be unfolded first."""
+
+
+# RFC 3261 §7.3.1: a line break followed by SP/HTAB is folding; it stands for a single SP.
+_FOLD_RE = re.compile(r"[ \t]*\n[ \t]+")
 
 
 def _split_loose(data: bytes) -> tuple[str, list[str], int]:
@@ -155,10 +153,7 @@ def _unusual_line(line: str, items: list[tuple[str, str]], keys: list[str]) -> S
     if line[0] == " " or line[0] == "\t":
         if not items:
             return ParseError("Bad Request - Continuation line without a header")
-        name, value = items[-1]
-        extra = line.strip(" \t")
-        items[-1] = (name, f"{value} {extra}" if value and extra else value or extra)
-        return None
+        raise _Folded
     raw, colon, value = line.partition(":")
     if not colon:
         return ParseError("Bad Request - Malformed header line")
@@ -179,7 +174,7 @@ def _request_line(line: str) -> tuple[str, SipURI | AbsoluteURI, str]:
         # lwsstart, trws, lwsruri (RFC 4475 §3.1.2.8-10): rejected rather than guessed at.
         raise ParseError("Bad Request - Malformed Request-Line")
     method, uri_text, version = parts
-    if method not in _METHODS and TOKEN_RE.fullmatch(method) is None:
+    if method not in COMMON_METHODS and TOKEN_RE.fullmatch(method) is None:
         raise ParseError("Bad Request - Malformed method")
     if version != "SIP/2.0":
         version = _version(version)

@@ -22,6 +22,12 @@ VALUE = rf'(?:{QUOTED}|[^ \t;,"]+)'
 # *( SEMI generic-param ), validated as a whole; split_params() then takes it apart.
 PARAMS = rf"(?:{WS};{WS}{TOKEN}(?:{WS}={WS}{VALUE})?)*"
 
+# Methods seen on every system; known tokens skip the regex check.
+COMMON_METHODS = frozenset(
+    {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY"}
+    | {"PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE"}
+)
+
 TOKEN_RE = re.compile(TOKEN)
 _TOKEN_WORDS_RE = re.compile(rf"{TOKEN}(?:[ \t]+{TOKEN})*")
 QUOTED_RE = re.compile(QUOTED, re.S)

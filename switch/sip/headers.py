@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ._syntax import (
+    COMMON_METHODS,
     PARAMS,
     TOKEN,
     TOKEN_RE,
@@ -378,17 +379,13 @@ class CSeq:
         return f"{self.seq} {self.method}"
 
 
-_METHODS = frozenset(
-    ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY")
-    + ("PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE")
-)
 _CSEQ_RE = re.compile(rf"{WS}([0-9]+)[ \t]+({TOKEN}){WS}")
 
 
 def parse_cseq(value: str) -> CSeq:
     """CSeq: sequence number below 2**31 (RFC 3261 §8.1.1.5) and a method token."""
     number, _, method = value.partition(" ")
-    if method not in _METHODS or not number.isdigit() or not number.isascii():
+    if method not in COMMON_METHODS or not number.isdigit() or not number.isascii():
         match = _CSEQ_RE.fullmatch(value)
         if match is None:
             raise ParseError("Bad Request - Malformed CSeq")

@@ -29,5 +29,3 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "var"
-
-

@@ -15,12 +15,16 @@ from switch.cdr.store import CALL_RECORDS, record_from_row
 BASE = datetime(2026, 11, 10, 14, 0, 0, tzinfo=UTC)
 
 
-def started(number: int, *, account_id: int | None = 7, offset: float | None = None) -> CallRecord:
-    """A record as the proxy opens it: every field known at INVITE time is set."""
+def started(number: int, *, account_id: int | None = 7, at: datetime | None = None) -> CallRecord:
+    """A record as the proxy opens it: every field known at INVITE time is set.
+
+    Starts ``number`` seconds after BASE, with microseconds on purpose (records
+    are kept to the millisecond), unless ``at`` says when.
+    """
+    start = BASE + timedelta(seconds=number, microseconds=123456) if at is None else at
     return CallRecord(
         call_id=f"call-{number}@192.0.2.10",
-        # Microseconds on purpose: records are kept to the millisecond.
-        start_time=BASE + timedelta(seconds=number if offset is None else offset, microseconds=123456),
+        start_time=start,
         direction=Direction.OUTBOUND,
         parent_call_id=f"parent-{number}" if number % 2 else None,
         account_id=account_id,

@@ -176,8 +176,7 @@ def _refuse_call_id(engine: Engine, call_id: str) -> None:
         else:
             session.execute(
                 text(
-                    "ALTER TABLE call_records ADD CONSTRAINT refuse "
-                    f"CHECK (call_id <> '{call_id}')"
+                    f"ALTER TABLE call_records ADD CONSTRAINT refuse CHECK (call_id <> '{call_id}')"
                 )
             )
 
