@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -44,6 +46,21 @@ class Status(StrEnum):
 
     ACTIVE = "active"
     DISABLED = "disabled"
+
+
+class CallerIdMode(StrEnum):
+    """What the switch does with an outbound caller ID the account does not own."""
+
+    REPLACE = "replace"  # send the account's main number instead
+    REJECT = "reject"  # refuse the call
+
+
+class CosOverride(StrEnum):
+    """An extension's class-of-service setting over its account's."""
+
+    INHERIT = "inherit"
+    ALLOW = "allow"
+    DENY = "deny"
 
 
 class DeviceType(StrEnum):
@@ -108,6 +125,17 @@ def _enum(cls: type[StrEnum], length: int = 16) -> Enum:
     )
 
 
+def _flag() -> Mapped[bool]:
+    # Class-of-service switches and locks: off unless an operator turns them on.
+    return mapped_column(Boolean, default=False, server_default=false())
+
+
+def _override() -> Mapped[CosOverride]:
+    return mapped_column(
+        _enum(CosOverride, 8), default=CosOverride.INHERIT, server_default="inherit"
+    )
+
+
 def check_in(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
     quoted = ", ".join(f"'{member.value}'" for member in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=name)
@@ -141,7 +169,10 @@ def all_tables() -> MetaData:
 
 class Account(Base):
     __tablename__ = "accounts"
-    __table_args__ = (check_in("status", AccountStatus, "status"),)
+    __table_args__ = (
+        check_in("status", AccountStatus, "status"),
+        check_in("caller_id_mode", CallerIdMode, "caller_id_mode"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -151,8 +182,25 @@ class Account(Base):
     main_number: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Class of service (revision 0003): every permission is off for a new account.
+    international: Mapped[bool] = _flag()
+    high_risk: Mapped[bool] = _flag()
+    premium: Mapped[bool] = _flag()
+    operator_assisted: Mapped[bool] = _flag()
+    # Refuses every call but emergency ones, whatever ``status`` says.
+    fraud_lock: Mapped[bool] = _flag()
+    caller_id_mode: Mapped[CallerIdMode] = mapped_column(
+        _enum(CallerIdMode), default=CallerIdMode.REPLACE, server_default="replace"
+    )
+    outside_line_prefix: Mapped[str | None] = mapped_column(String(2))
+    # NULL: the area code of the main number, when it is a NANP number.
+    home_area_code: Mapped[str | None] = mapped_column(String(3))
 
     extensions: Mapped[list[Extension]] = relationship(back_populates="account")
+    # Loaded with the account ("selectin") so the switch's directory gets them in one pass.
+    verified_numbers: Mapped[list[VerifiedNumber]] = relationship(
+        lazy="selectin", order_by="VerifiedNumber.number", back_populates="account"
+    )
 
 
 class Extension(Base):
@@ -160,6 +208,10 @@ class Extension(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "number", name="uq_extensions_account_id_number"),
         check_in("status", Status, "status"),
+        check_in("international", CosOverride, "international"),
+        check_in("high_risk", CosOverride, "high_risk"),
+        check_in("premium", CosOverride, "premium"),
+        check_in("operator_assisted", CosOverride, "operator_assisted"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -172,8 +224,37 @@ class Extension(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # Class of service over the account's (revision 0003). ``status`` disabled stops
+    # registration altogether; ``suspended`` keeps the phones registered for 911 and
+    # call-backs but refuses other calls; ``fraud_lock`` does the same and wins.
+    international: Mapped[CosOverride] = _override()
+    high_risk: Mapped[CosOverride] = _override()
+    premium: Mapped[CosOverride] = _override()
+    operator_assisted: Mapped[CosOverride] = _override()
+    suspended: Mapped[bool] = _flag()
+    fraud_lock: Mapped[bool] = _flag()
+
     account: Mapped[Account] = relationship(back_populates="extensions")
     devices: Mapped[list[Device]] = relationship(back_populates="extension")
+
+
+class VerifiedNumber(Base):
+    """A number an account may present as caller ID without owning it as a DID."""
+
+    __tablename__ = "account_verified_numbers"
+    __table_args__ = (
+        UniqueConstraint(
+            "account_id", "number", name="uq_account_verified_numbers_account_id_number"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    number: Mapped[str] = mapped_column(String(16))  # E.164
+    note: Mapped[str | None] = mapped_column(Text)  # how ownership was checked
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="verified_numbers")
 
 
 class Device(Base):

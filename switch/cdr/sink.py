@@ -11,5 +11,8 @@ class CdrSink(Protocol):
     def open(self, record: CallRecord) -> None:
         """The call attempt was accepted; must not block."""
 
+    def update(self, record: CallRecord) -> None:
+        """The call was answered: store its state so far; must not block."""
+
     def finish(self, record: CallRecord) -> None:
         """The record is complete; must not block."""

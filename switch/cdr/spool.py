@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -107,11 +107,16 @@ def _fsync_folder(folder: Path) -> None:
 
 @dataclass(slots=True)
 class Chunk:
-    """Operations read from a spool file, and the byte offset just after them."""
+    """Operations read from a spool file, and the byte offset just after them.
+
+    ``unreadable`` holds (line, reason) pairs; the caller sets them aside once
+    the chunk is written, so that a failed attempt does not set them aside twice.
+    """
 
     ops: list[CdrOp]
     end: int
     at_eof: bool
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Spool:
@@ -178,31 +183,32 @@ class Spool:
             return self.replaying_path
 
     def read_chunk(self, path: Path, start: int, limit: int) -> Chunk:
-        """Up to ``limit`` operations from byte offset ``start``; unreadable lines are rejected."""
-        ops: list[CdrOp] = []
+        """Up to ``limit`` operations (or unreadable lines) from byte offset ``start``."""
+        chunk = Chunk([], start, at_eof=False)
         with path.open("rb") as handle:
             handle.seek(start)
-            while len(ops) < limit:
+            for _ in range(limit):
                 raw = handle.readline()
                 if not raw:
-                    return Chunk(ops, handle.tell(), at_eof=True)
+                    chunk.at_eof = True
+                    break
                 try:
-                    ops.append(decode_op(raw.decode("ascii")))
+                    chunk.ops.append(decode_op(raw.decode("ascii")))
                 except (SpoolCorrupt, UnicodeDecodeError) as exc:
-                    self.reject_line(raw.decode("ascii", "replace"), str(exc))
-            end = handle.tell()
-            at_eof = not handle.read(1)
-        return Chunk(ops, end, at_eof)
+                    chunk.unreadable.append((raw.decode("ascii", "replace"), str(exc)))
+            chunk.end = handle.tell()
+            chunk.at_eof = chunk.at_eof or not handle.read(1)
+        return chunk
 
     def replayed(self, count: int) -> None:
         """``count`` operations of the file being replayed reached the database."""
         with self._lock:
             self._replaying = max(0, self._replaying - count)
 
-    def finish_replay(self, path: Path) -> None:
-        """All of ``path`` is in the database: drop it."""
+    def finish_replay(self) -> None:
+        """All of the file being replayed is in the database: drop it."""
         with self._lock:
-            path.unlink(missing_ok=True)
+            self.replaying_path.unlink(missing_ok=True)
             _fsync_folder(self.folder)
             self._has_replaying = False
             self._replaying = 0

@@ -5,6 +5,8 @@ replayed any number of times (from the spool, after a crash) with one result:
 
 * ``OPEN`` inserts the row unless it exists; it never touches an existing row,
   so an open replayed after its finish cannot reopen the call.
+* ``UPDATE`` (the call was answered) inserts the row or overwrites an existing one
+  that is still open; a finished row is never touched.
 * ``FINISH`` inserts the row or overwrites every field of it.
 """
 
@@ -58,6 +60,7 @@ class UnsupportedDatabase(RuntimeError):
 
 class OpKind(StrEnum):
     OPEN = "open"
+    UPDATE = "update"
     FINISH = "finish"
 
 
@@ -122,22 +125,31 @@ def record_from_row(row: CallRecordRow) -> CallRecord:
     return CallRecord(**{name: getattr(row, name) for name in RECORD_FIELDS})
 
 
-def coalesce(ops: Sequence[CdrOp]) -> tuple[list[CallRecord], list[CallRecord]]:
-    """(records to open, records to finish): the net effect of ``ops`` applied in order.
+def coalesce(
+    ops: Sequence[CdrOp],
+) -> tuple[list[CallRecord], list[CallRecord], list[CallRecord]]:
+    """(records to open, to update, to finish): the net effect of ``ops`` applied in order.
 
-    Per id that is the last finish if there is one, else the first open. A
-    single statement must not touch one row twice (PostgreSQL refuses it).
+    Per id that is the last finish if there is one, else the last update, else the
+    first open. A single statement must not touch one row twice (PostgreSQL refuses it).
     """
     opens: dict[str, CallRecord] = {}
+    updates: dict[str, CallRecord] = {}
     finishes: dict[str, CallRecord] = {}
     for op in ops:
         key = op.record.id
         if op.kind is OpKind.FINISH:
             finishes[key] = op.record
             opens.pop(key, None)
-        elif key not in finishes:
+            updates.pop(key, None)
+        elif key in finishes:
+            continue
+        elif op.kind is OpKind.UPDATE:
+            updates[key] = op.record
+            opens.pop(key, None)
+        elif key not in updates:
             opens.setdefault(key, op.record)
-    return list(opens.values()), list(finishes.values())
+    return list(opens.values()), list(updates.values()), list(finishes.values())
 
 
 def _insert(dialect: str) -> Any:
@@ -162,6 +174,17 @@ def _finish_statement(dialect: str) -> Insert:
     return statement
 
 
+def _update_statement(dialect: str) -> Insert:
+    base = _insert(dialect)
+    columns = [c.name for c in CALL_RECORDS.columns if c.name != "id"]
+    statement: Insert = base.on_conflict_do_update(
+        index_elements=["id"],
+        set_={name: base.excluded[name] for name in columns},
+        where=CALL_RECORDS.c.end_time.is_(None),
+    )
+    return statement
+
+
 class CdrStore:
     """Writes batches of operations, each batch in one transaction."""
 
@@ -170,15 +193,18 @@ class CdrStore:
         self._database = Database(engine)
         dialect = engine.dialect.name
         self._open = _open_statement(dialect)
+        self._update = _update_statement(dialect)
         self._finish = _finish_statement(dialect)
 
     def apply(self, ops: Sequence[CdrOp]) -> None:
-        opens, finishes = coalesce(ops)
-        if not opens and not finishes:
+        opens, updates, finishes = coalesce(ops)
+        if not opens and not updates and not finishes:
             return
         with self._database.writing() as session:
             if opens:
                 session.execute(self._open, [row_values(r) for r in opens])
+            if updates:
+                session.execute(self._update, [row_values(r) for r in updates])
             if finishes:
                 session.execute(self._finish, [row_values(r) for r in finishes])
 

@@ -109,6 +109,10 @@ class CdrWriter:
         """Queue the insert of a new call; raises :class:`InvalidRecord` for a malformed one."""
         self._enqueue(snapshot(OpKind.OPEN, record))
 
+    def update(self, record: CallRecord) -> None:
+        """Queue the state of a call still going on (answered): written unless finished."""
+        self._enqueue(snapshot(OpKind.UPDATE, record))
+
     def finish(self, record: CallRecord) -> None:
         """Queue the final state of a call (``end_time`` and ``disposition`` must be set)."""
         self._enqueue(snapshot(OpKind.FINISH, record))
@@ -201,6 +205,7 @@ class CdrWriter:
     def _succeeded(self) -> None:
         self._retry_at = None
         self._backoff = self._retry_initial
+        self._stalled = False  # worth trying the spool again too
 
     # Writing -----------------------------------------------------------------
 
@@ -304,9 +309,12 @@ class CdrWriter:
                     return
                 chunk = self._spool.read_chunk(path, self._replay_pos, self._batch_size)
                 self._apply(chunk.ops)
-                self._spool.replayed(len(chunk.ops))
+                for line, reason in chunk.unreadable:
+                    self.rejected += 1
+                    self._spool.reject_line(line, reason)
+                self._spool.replayed(len(chunk.ops) + len(chunk.unreadable))
                 if chunk.at_eof:
-                    self._spool.finish_replay(path)
+                    self._spool.finish_replay()
                     self._replay_pos = 0
                 else:
                     self._replay_pos = chunk.end

@@ -13,7 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from provisioning.models import Account, Device, Did, Extension, ProvisioningState
-from switch.policy import AccountPermissions, ExtensionPermissions
+from switch.policy import (
+    AccountPermissions,
+    AccountStatus,
+    ExtensionPermissions,
+    ExtensionStatus,
+    Override,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +155,14 @@ def build_directory(
                 if d.extension_id == extension.id and _status(d.status) == "active"
             ),
             dids=tuple(sorted(d.number for d in active_dids if d.extension_id == extension.id)),
+            permissions=_extension_permissions(extension),
+            policy_status=_extension_policy_status(extension),
         )
     account_records = {
-        a.id: AccountRecord(
-            id=a.id,
-            name=a.name,
-            status=account_status[a.id],
-            main_number=a.main_number,
-            dids=frozenset(d.number for d in active_dids if d.account_id == a.id),
-            policy_status="active" if account_status[a.id] == "active" else "suspended",
-            home_area_code=_home_area_code(a.main_number),
+        a.id: _account_record(
+            a,
+            account_status[a.id],
+            frozenset(d.number for d in active_dids if d.account_id == a.id),
         )
         for a in accounts
     }
@@ -169,6 +173,58 @@ def build_directory(
         extensions_by_id=extension_records,
         accounts=account_records,
         dids=did_records,
+    )
+
+
+def _account_record(account: Account, status: str, dids: frozenset[str]) -> AccountRecord:
+    return AccountRecord(
+        id=account.id,
+        name=account.name,
+        status=status,
+        main_number=account.main_number,
+        dids=dids,
+        # bool(): rows built in memory and never flushed hold None, not the default.
+        permissions=AccountPermissions(
+            international=bool(account.international),
+            high_risk=bool(account.high_risk),
+            premium=bool(account.premium),
+            operator_assisted=bool(account.operator_assisted),
+        ),
+        policy_status=_account_policy_status(status, bool(account.fraud_lock)),
+        verified_numbers=frozenset(v.number for v in account.verified_numbers),
+        caller_id_mode=_status(account.caller_id_mode or "replace"),
+        outside_line_prefix=account.outside_line_prefix or None,
+        home_area_code=account.home_area_code or _home_area_code(account.main_number),
+    )
+
+
+def _account_policy_status(status: str, fraud_lock: bool) -> str:
+    """A fraud lock wins over the status; a disabled account counts as suspended."""
+    if fraud_lock:
+        return AccountStatus.FRAUD_LOCKED.value
+    if status == "active":
+        return AccountStatus.ACTIVE.value
+    return AccountStatus.SUSPENDED.value
+
+
+def _extension_policy_status(extension: Extension) -> str:
+    # A disabled extension never gets here with a call: its devices cannot authenticate.
+    if extension.fraud_lock:
+        return ExtensionStatus.FRAUD_LOCKED.value
+    if extension.suspended:
+        return ExtensionStatus.SUSPENDED.value
+    return ExtensionStatus.ACTIVE.value
+
+
+def _extension_permissions(extension: Extension) -> ExtensionPermissions:
+    def override(value: object) -> Override:
+        return Override(_status(value or Override.INHERIT))  # unflushed rows hold None
+
+    return ExtensionPermissions(
+        international=override(extension.international),
+        high_risk=override(extension.high_risk),
+        premium=override(extension.premium),
+        operator_assisted=override(extension.operator_assisted),
     )
 
 

@@ -30,6 +30,12 @@ class MeteredCdrSink:
         except Exception:  # billing trouble must never break call handling
             log.exception("call record %s could not be queued", record.id)
 
+    def update(self, record: CallRecord) -> None:
+        try:
+            self._inner.update(record)
+        except Exception:
+            log.exception("call record %s could not be queued", record.id)
+
     def finish(self, record: CallRecord) -> None:
         call_class = record.destination_class or (
             "inbound" if record.direction is Direction.INBOUND else "internal"

@@ -389,6 +389,7 @@ class Proxy:
             record.answer_time = utc(now)
             record.sip_status = response.status
             record.disposition = Disposition.ANSWERED
+            self.cdr.update(record)
         request = ctx.request
         caller_contact = request.contacts[0].uri if request.contacts else request.from_.uri
         callee_contact = response.contacts[0].uri if response.contacts else branch.request.uri

@@ -43,6 +43,9 @@ class NullCdrSink:
     def open(self, record: CallRecord) -> None:
         log.debug("call %s opened", record.id)
 
+    def update(self, record: CallRecord) -> None:
+        log.debug("call %s answered", record.id)
+
     def finish(self, record: CallRecord) -> None:
         log.debug("call %s finished: %s", record.id, record.disposition)
 

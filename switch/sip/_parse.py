@@ -12,7 +12,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ._syntax import COMMON_METHODS, TOKEN_RE, parse_uint
-from .address import Address, parse_address, parse_address_list
+from .address import (
+    Address,
+    check_address,
+    check_address_list,
+    parse_address,
+    parse_address_list,
+)
 from .errors import ParseError, SipError, VersionNotSupported
 from .headers import Headers, _name_key, parse_cseq, parse_via
 from .uri import AbsoluteURI, SipURI, parse_uri
@@ -242,7 +248,8 @@ def _validate(headers: Headers, method: str | None) -> int | None:
     cache["from"] = parse_address(items[keys.index("from")][1], "From")
     cache["to"] = parse_address(items[keys.index("to")][1], "To")
     if "contact" in keys:
-        cache["contacts"] = parse_contacts(headers.get_all("Contact"))
+        # Checked now, built when asked for: proxies never look at Contact.
+        check_contacts(headers.get_all("Contact"))
     if "max-forwards" in keys and parse_uint(items[keys.index("max-forwards")][1], 256) is None:
         # RFC 4475 §3.1.2.4 allows treating 300 as absent; rejecting keeps proxies loop-safe.
         raise ParseError("Bad Request - Malformed Max-Forwards")
@@ -281,6 +288,19 @@ def parse_contacts(values: list[str]) -> list[Address] | None:
     for value in values:
         contacts += parse_address_list(value, "Contact")
     return contacts
+
+
+def check_contacts(values: list[str]) -> None:
+    """Raise where parse_contacts would."""
+    if len(values) == 1:
+        value = values[0]
+        if value == "*":
+            return
+        if "," not in value:
+            check_address(value, "Contact")
+            return
+    for value in values:
+        check_address_list(value, "Contact")
 
 
 def _context(items: list[tuple[str, str]], keys: list[str]) -> list[tuple[str, str]]:

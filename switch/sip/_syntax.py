@@ -86,13 +86,18 @@ def split_params(text: str) -> dict[str, str | None]:
     params: dict[str, str | None] = {}
     if not text:
         return params
-    if '"' in text or " " in text or "\t" in text:
-        for match in _PARAM_RE.finditer(text):
-            params[match[1].lower()] = match[2]
-        return params
-    for part in text[1:].split(";"):
-        name, eq, value = part.partition("=")
-        params[name.lower()] = value if eq else None
+    if " " not in text and "\t" not in text and "\\" not in text:
+        # Without LWS or quoted-pairs a plain split is exact unless a quoted value holds ";".
+        for part in text[1:].split(";"):
+            name, eq, value = part.partition("=")
+            if '"' in value and value.count('"') != 2:
+                break
+            params[name.lower()] = value if eq else None
+        else:
+            return params
+        params.clear()
+    for match in _PARAM_RE.finditer(text):
+        params[match[1].lower()] = match[2]
     return params
 
 

@@ -21,7 +21,14 @@ from ._syntax import (
 )
 from ._syntax import unquote as _unquote
 from .errors import ParseError
-from .uri import AbsoluteURI, SipURI, parse_uri
+from .uri import (
+    SIP_URI,
+    AbsoluteURI,
+    SipURI,
+    check_sip_groups,
+    parse_uri,
+    sip_uri_from_groups,
+)
 
 
 @dataclass(slots=True)
@@ -45,20 +52,55 @@ class Address:
 
 def parse_address(text: str, what: str = "address") -> Address:
     """Parse one address value. ``what`` names the header in error reasons ("To", "Contact")."""
+    match = _SIP_NAME_ADDR_RE.fullmatch(text)
+    if match is None:
+        return _parse_general(text, what)
+    quoted, words, *uri_groups, params_text = match.groups()
+    uri_text = text[match.start(3) : match.start(10) - 1]
+    try:
+        uri = sip_uri_from_groups(uri_text, *uri_groups)
+    except ParseError as exc:
+        raise ParseError(f"Bad Request - Malformed URI in {what}") from exc
+    return Address(uri, _display(quoted, words, what), split_params(params_text))
+
+
+def check_address(text: str, what: str = "address") -> None:
+    """Raise exactly where parse_address would, without building the objects."""
+    match = _SIP_NAME_ADDR_RE.fullmatch(text)
+    if match is None:
+        _parse_general(text, what)
+        return
+    try:
+        check_sip_groups(text[match.start(3) : match.start(10) - 1], match[7])
+    except ParseError as exc:
+        raise ParseError(f"Bad Request - Malformed URI in {what}") from exc
+    _display(match[1], match[2], what)
+
+
+def check_address_list(text: str, what: str = "address") -> None:
+    for item in split_commas(text):
+        check_address(item, what)
+
+
+def _display(quoted: str | None, words: str | None, what: str) -> str | None:
+    if quoted is not None:
+        return _unquote(quoted)
+    if words:
+        words = words.rstrip(" \t")
+        # lwsdisp (RFC 4475 §3.1.1.6): no LWS before "<" is a known spec bug, accepted.
+        if words and not is_token_words(words):
+            raise ParseError(f"Bad Request - Malformed display name in {what}")
+    return words or None
+
+
+def _parse_general(text: str, what: str) -> Address:
+    """Other schemes, addr-spec form, LWS around the value, and errors."""
     match = _NAME_ADDR_RE.fullmatch(text)
-    if match is not None:
-        quoted, words, uri_text, params_text = match.groups()
-        if quoted is not None:
-            display: str | None = _unquote(quoted)
-        elif words:
-            # lwsdisp (RFC 4475 §3.1.1.6): no LWS before "<" is a known spec bug, accepted.
-            if not is_token_words(words):
-                raise ParseError(f"Bad Request - Malformed display name in {what}")
-            display = words
-        else:
-            display = None
-        return Address(_uri(uri_text, what), display, split_params(params_text))
-    return _parse_other(text, what)
+    if match is None:
+        return _parse_other(text, what)
+    quoted, words, uri_text, params_text = match.groups()
+    display = _display(quoted, words, what)
+    return Address(_uri(uri_text, what), display, split_params(params_text))
 
 
 def parse_address_list(text: str, what: str = "address") -> list[Address]:
@@ -66,6 +108,8 @@ def parse_address_list(text: str, what: str = "address") -> list[Address]:
     return [parse_address(item, what) for item in split_commas(text)]
 
 
+# The usual shape, SIP URI included, in one match (groups: quoted, words, 7 URI groups, params).
+_SIP_NAME_ADDR_RE = re.compile(rf"(?:({QUOTED})[ \t]*|([^<\"]*))<{SIP_URI}>({PARAMS}){WS}", re.S)
 # name-addr: [ quoted-string / *(token LWS) ] "<" URI ">" *( SEMI generic-param ).
 _NAME_ADDR_RE = re.compile(rf"{WS}(?:({QUOTED})|([^<\"]*?)){WS}<([^<>]*)>({PARAMS}){WS}", re.S)
 # addr-spec: the URI cannot hold ";", "?", "," or LWS (RFC 3261 §20), so ";" starts header params.

@@ -21,11 +21,13 @@ _PASSWORD = r"[A-Za-z0-9\-_.!~*'()&=+$,%]*"
 HOST = r"\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]|[A-Za-z0-9\-_.]+"
 _PCHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]"
 _HCHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/?:+$%]"
-_SIP_RE = re.compile(
+# Seven groups: scheme, user, password, host, port, ;params, headers (see sip_uri_from_groups).
+SIP_URI = (
     rf"((?i:sips?)):(?:({_USER})(?::({_PASSWORD}))?@)?({HOST})(?::([0-9]{{1,5}}))?"
     rf"((?:;{_PCHAR}+(?:={_PCHAR}+)?)*)"
     rf"(?:\?({_HCHAR}+={_HCHAR}*(?:&{_HCHAR}+={_HCHAR}*)*))?"
 )
+_SIP_RE = re.compile(SIP_URI)
 _BAD_ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
 _OPAQUE_RE = re.compile(r'[^\x00-\x20<>"\x7f]+')
@@ -89,9 +91,21 @@ def parse_uri(text: str) -> SipURI | AbsoluteURI:
     match = _SIP_RE.fullmatch(text)
     if match is None:
         return _parse_other(text)
-    scheme, user, password, host, port, params_text, headers_text = match.groups()
-    if "%" in text and _BAD_ESCAPE_RE.search(text) is not None:
-        raise ParseError("Bad Request - Malformed escape in URI")
+    return sip_uri_from_groups(text, *match.groups())
+
+
+def sip_uri_from_groups(
+    text: str,
+    scheme: str,
+    user: str | None,
+    password: str | None,
+    host: str,
+    port: str | None,
+    params_text: str | None,
+    headers_text: str | None,
+) -> SipURI:
+    """Build a SipURI from a match of SIP_URI; ``text`` is the matched URI text."""
+    check_sip_groups(text, port)
     params: dict[str, str | None] = {}
     if params_text:
         for part in params_text[1:].split(";"):
@@ -102,12 +116,18 @@ def parse_uri(text: str) -> SipURI | AbsoluteURI:
         for part in headers_text.split("&"):
             name, _, value = part.partition("=")
             headers[name] = value
-    number = None
-    if port is not None:
-        number = int(port)
-        if number > 65535:
-            raise ParseError("Bad Request - URI port out of range")
-    return SipURI(scheme.lower(), host.lower(), user, password, number, params, headers)
+    number = None if port is None else int(port)
+    if scheme != "sip" and scheme != "sips":
+        scheme = scheme.lower()
+    return SipURI(scheme, host.lower(), user, password, number, params, headers)
+
+
+def check_sip_groups(text: str, port: str | None) -> None:
+    """What SIP_URI cannot express: escapes are %HH, the port fits 16 bits."""
+    if "%" in text and _BAD_ESCAPE_RE.search(text) is not None:
+        raise ParseError("Bad Request - Malformed escape in URI")
+    if port is not None and int(port) > 65535:
+        raise ParseError("Bad Request - URI port out of range")
 
 
 def _parse_other(text: str) -> AbsoluteURI:

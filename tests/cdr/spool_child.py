@@ -7,6 +7,7 @@ are fsync'd in the spool; the parent kills it with SIGKILL at some point.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .records import finished, started
 
 
 async def record_forever(data_dir: Path) -> None:
+    logging.disable(logging.WARNING)  # every flush retries the database and would say so
     engine = create_engine(f"sqlite:///{data_dir / 'missing' / 'switch.db'}")
     writer = CdrWriter(engine, data_dir, retry_initial=60, recover=False)
     number = 0

@@ -76,8 +76,28 @@ def test_an_unreadable_line_is_set_aside_not_replayed(data_dir: Path) -> None:
     spool = Spool(data_dir)
     path = spool.take_for_replay()
     assert path is not None
-    assert [op.kind for op in spool.read_chunk(path, 0, 100).ops] == [OpKind.OPEN, OpKind.FINISH]
+    chunk = spool.read_chunk(path, 0, 100)
+    assert [op.kind for op in chunk.ops] == [OpKind.OPEN, OpKind.FINISH]
+    assert [line for line, _ in chunk.unreadable] == ["{not json}\n"]
+
+
+async def test_the_writer_sets_unreadable_lines_aside(engine: Engine, data_dir: Path) -> None:
+    ops = _ops(1)
+    data_dir.mkdir(parents=True)
+    lines = encode_op(ops[0]) + "{not json}\n" + encode_op(ops[1])
+    (data_dir / "cdr-spool.jsonl").write_text(lines)
+    writer = CdrWriter(engine, data_dir, recover=False)
+    assert await writer.flush(timeout=5) is True
+    assert writer.rejected == 1
     assert "{not json}" in (data_dir / REJECTED_NAME).read_text()
+    assert stored(engine)[ops[0].record.id].end_time is not None
+
+
+def test_finished_ids_lists_records_finished_in_the_spool(data_dir: Path) -> None:
+    ops = _ops(2)
+    spool = Spool(data_dir)
+    spool.append(ops[:3])
+    assert spool.finished_ids() == {ops[2].record.id}
 
 
 def test_chunks_resume_at_their_offset(data_dir: Path) -> None:

@@ -107,7 +107,7 @@ def test_a_later_finish_replaces_the_earlier_one(engine: Engine) -> None:
 def test_coalesce_keeps_the_net_effect_per_record() -> None:
     a, b, c = started(1), started(2), started(3)
     ops = [_open(a), _open(b), _finish(finished(b)), _finish(finished(c)), _open(c)]
-    opens, finishes = coalesce(ops)
+    opens, _updates, finishes = coalesce(ops)
     assert [r.id for r in opens] == [a.id]
     assert sorted(r.id for r in finishes) == sorted([b.id, c.id])
 

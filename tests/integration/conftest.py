@@ -18,16 +18,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def provisioned(tmp_path: Path, db_url: str) -> SwitchProcess:
-    """A switch (not yet started) with account acme, extensions 201/202 and one device each."""
-    switch = SwitchProcess(tmp_path, db_url)
+def provision(switch: SwitchProcess) -> SwitchProcess:
+    """Account acme, extensions 201/202 and one device each."""
     switch.ctl("migrate")
     switch.ctl("account", "create", "acme", "--main-number", "+12025550100")
     for (username, password), number in ((ALICE, "201"), (BOB, "202")):
         switch.ctl("extension", "create", "acme", number)
         switch.ctl("device", "create", "acme", number, username, "--password", password)
     return switch
+
+
+@pytest.fixture
+def provisioned(tmp_path: Path, db_url: str) -> SwitchProcess:
+    """A switch (not yet started) with account acme, extensions 201/202 and one device each."""
+    return provision(SwitchProcess(tmp_path, db_url))
 
 
 @pytest.fixture

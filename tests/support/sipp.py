@@ -102,8 +102,10 @@ def run_sipp(scenario: str, target: str | None, folder: Path, **options: Any) ->
 class BackgroundSipp:
     """A SIPp scenario running while the test drives another peer (a UAS waiting for calls)."""
 
-    def __init__(self, scenario: str, folder: Path, **options: Any) -> None:
-        self.args, self._errors, self._messages = sipp_args(scenario, None, folder, **options)
+    def __init__(
+        self, scenario: str, folder: Path, target: str | None = None, **options: Any
+    ) -> None:
+        self.args, self._errors, self._messages = sipp_args(scenario, target, folder, **options)
         self._timeout = int(options.get("timeout", 20))
         self.process = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder
