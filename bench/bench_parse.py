@@ -69,7 +69,7 @@ def timed(label: str, func: Callable[[], object], iterations: int) -> None:
     """Best batch of many short ones: the least disturbed by other load on the machine."""
     for _ in range(1000):  # warm caches
         func()
-    batch = 1000
+    batch = 100
     best = float("inf")
     for _ in range(max(1, iterations // batch)):
         start = time.perf_counter()

@@ -15,7 +15,15 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from provisioning import cli_accounts, cli_admin, cli_cdr, cli_devices, cli_dids, cli_extensions
+from provisioning import (
+    cli_accounts,
+    cli_admin,
+    cli_cdr,
+    cli_cos,
+    cli_devices,
+    cli_dids,
+    cli_extensions,
+)
 from provisioning.cli_common import PROG, CliContext, add_global_options
 from provisioning.db import describe_failure
 from provisioning.errors import ProvisioningError
@@ -39,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_devices.register(commands)
     cli_dids.register(commands)
     cli_cdr.register(commands)
+    cli_cos.register(commands)
     return parser
 
 

@@ -6,6 +6,11 @@ import argparse
 
 from provisioning.accounts import create_account, disable_account, list_accounts, update_account
 from provisioning.cli_common import CliContext, command_parser
+from provisioning.cli_cos import (
+    add_account_dialling_options,
+    dialling_view,
+    update_account_dialling,
+)
 from provisioning.common import KEEP
 from provisioning.lookup import find_account
 from provisioning.models import AccountStatus
@@ -51,7 +56,8 @@ def _update(ctx: CliContext) -> int:
             main_number=main_number,
             status=status,
         )
-        view = account_view(account)
+        update_account_dialling(ctx, session, account)
+        view = account_view(account) | dialling_view(account)
     ctx.emit_record(view, f"updated account {view['name']}")
     return 0
 
@@ -81,6 +87,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--name", help="new name")
     p.add_argument("--main-number", metavar="E164", help="new main number ('' clears it)")
     p.add_argument("--status", choices=[s.value for s in AccountStatus])
+    add_account_dialling_options(p)
 
     p = command_parser(sub, "disable", _disable, "disable an account")
     p.add_argument("account", metavar="NAME_OR_ID")

@@ -21,6 +21,8 @@ from switch.policy import (
     Override,
 )
 
+from .e911_types import EmergencyLocation
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceRecord:
@@ -83,6 +85,9 @@ class Directory:
     extensions_by_id: dict[int, ExtensionRecord] = field(default_factory=dict)
     accounts: dict[int, AccountRecord] = field(default_factory=dict)
     dids: dict[str, DidRecord] = field(default_factory=dict)
+    # device id -> its registered location (or its site's); account id -> fallback address
+    locations: dict[int, EmergencyLocation] = field(default_factory=dict)
+    account_locations: dict[int, EmergencyLocation] = field(default_factory=dict)
 
     def device(self, username: str) -> DeviceRecord | None:
         return self.devices.get(username)

@@ -35,6 +35,7 @@ from .dialogs import Dialog, DialogState, DialogTable
 from .directory import DeviceRecord, Directory
 from .forwarding import LocalAddress, forward_copy, is_looping, new_branch, pop_own_routes
 from .location import LocationService
+from .emergency import LocationSource, add_location, locate
 from .policy_gate import Judgement, PolicyGate
 from .routing import is_local_uri
 from .targets import (
@@ -158,10 +159,9 @@ class Proxy:
 
     def _new_request(self, request: Request, source: Peer, now: float) -> None:
         ctx = self.open_context(request, source, now)
-        if request.method == "INVITE":
-            self.respond(ctx, make_response(request, 100), now)
         directory = self.directory()
         if self._is_trunk(source):
+            self._trying(ctx, now)
             dialled = request.uri.user if isinstance(request.uri, SipURI) else None
             plan = inbound_from_trunk(
                 dialled or "", directory, self.location, now, self.settings.proxy.default_region
@@ -173,9 +173,14 @@ class Proxy:
         header = "Proxy-Authorization" if proxy_auth else "Authorization"
         check = self.auth.check(request, header, directory, now)
         if check.status is not AuthStatus.OK or check.device is None:
-            self.respond(ctx, self.auth.challenge(request, check, proxy=proxy_auth, now=now), now)
-            self.finish_context(ctx)
+            # send_final: a challenge is a final response and needs its To tag (§8.2.6.2).
+            self.send_final(
+                ctx, self.auth.challenge(request, check, proxy=proxy_auth, now=now), now
+            )
             return
+        # Only now: a challenge is immediate, so no 100 before it (§17.2.1). Clients that
+        # stop reading at the first response (pyVoIP) never saw the challenge otherwise.
+        self._trying(ctx, now)
         device = check.device
         record = self._open_record(ctx, Direction.INTERNAL, device, now)
         if not device.active:
@@ -183,6 +188,10 @@ class Proxy:
             return
         plan = self._route_from_device(ctx, device, directory, now)
         self._route(ctx, plan, device, record, now)
+
+    def _trying(self, ctx: ProxyContext, now: float) -> None:
+        if ctx.is_invite:
+            self.respond(ctx, make_response(ctx.request, 100), now)
 
     def _route_from_device(
         self, ctx: ProxyContext, device: DeviceRecord, directory: Directory, now: float
@@ -239,6 +248,8 @@ class Proxy:
         plan.identity = (extension.dids[0] if extension and extension.dids else None) or (
             account.main_number if account else None
         )
+        plan.emergency = True
+        plan.location = locate(device, directory)
         return plan
 
     def _open_record(
@@ -284,8 +295,11 @@ class Proxy:
         identity = plan.identity or self._asserted_identity(plan, device)
         if record is not None:
             record.caller_asserted = identity
+        if plan.emergency and record is not None:
+            source = plan.location.source if plan.location else LocationSource.NONE
+            record.flags.append(f"e911-location-{source.value.replace('_', '-')}")
         for target in plan.targets:
-            self.fork(ctx, target.uri, target.peer, now, identity=identity)
+            self.fork(ctx, target.uri, target.peer, now, identity=identity, plan=plan)
         if ctx.is_invite:
             ctx.timer = self.schedule(
                 self.settings.proxy.ring_timeout, lambda: self._ring_timeout(ctx)
@@ -319,6 +333,7 @@ class Proxy:
         now: float,
         *,
         identity: str | None = None,
+        plan: RoutePlan | None = None,
     ) -> None:
         request = ctx.request
         record_routes: list[str] = []
@@ -334,6 +349,16 @@ class Proxy:
         forwarded.headers.remove("Proxy-Authorization")
         if identity is not None:
             forwarded.headers.set("P-Asserted-Identity", self._identity_uri(identity))
+        if plan is not None and plan.emergency:
+            username = ctx.record.device_id if ctx.record else None
+            add_location(
+                forwarded,
+                plan.location,
+                callback=identity,
+                device_id=f"device-{username}",
+                host=self.me.uri_host(),
+                now=now,
+            )
         tx, actions = self.transactions.create_client(forwarded, peer, now, reliable=peer.reliable)
         branch = Branch(forwarded, peer, tx)
         ctx.branches.append(branch)

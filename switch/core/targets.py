@@ -11,6 +11,7 @@ from switch.sip.uri import SipURI, parse_uri
 from switch.transport.peer import Peer
 
 from .directory import Directory, ExtensionRecord
+from .e911_types import EmergencyLocation
 from .location import Binding, LocationService
 
 
@@ -29,6 +30,8 @@ class RoutePlan:
     extension: ExtensionRecord | None = None  # the callee's extension, on-net calls
     trunk: str | None = None
     identity: str | None = None  # P-Asserted-Identity to send, when the policy chose one
+    emergency: bool = False  # 911/933: location by value, priority, callback number
+    location: EmergencyLocation | None = None
 
 
 @dataclass(frozen=True, slots=True)

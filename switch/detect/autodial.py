@@ -15,7 +15,15 @@ from collections import deque
 from dataclasses import dataclass
 
 from switch.cdr.record import Direction, Disposition
-from switch.detect.alerts import Alert, AlertGate, DetectorKind, Level, Subject, SubjectKind, bounded
+from switch.detect.alerts import (
+    Alert,
+    AlertGate,
+    DetectorKind,
+    Level,
+    Subject,
+    SubjectKind,
+    bounded,
+)
 from switch.detect.errors import ThresholdError
 from switch.detect.events import CallAttempt, CallEnded, Event, SeatKind
 from switch.detect.profile import Profiles
@@ -147,7 +155,9 @@ class AutodialDetector:
         if a.direction is not Direction.OUTBOUND or a.destination_class in _IGNORED:
             return []
         seat = _seat_subject(a)
-        account = Subject(SubjectKind.ACCOUNT, str(a.account_id)) if a.account_id is not None else None
+        account = (
+            Subject(SubjectKind.ACCOUNT, str(a.account_id)) if a.account_id is not None else None
+        )
         self._calls.put(a.call_id, (seat, account), a.time)
         off = not self.profiles.get(a.account_id).in_business_hours(a.time)
         dest = _digits(a.destination)

@@ -44,6 +44,7 @@ _REQUIRED = (
     ("call-id", "Call-ID"),
     ("cseq", "CSeq"),
 )
+_REQUIRED_KEYS = frozenset(key for key, _ in _REQUIRED)
 _EXPIRES_MAX = 2**32 - 1
 _VERSION_RE = re.compile(r"SIP/[0-9]+\.[0-9]+", re.I)
 # Header name exactly as written before ":" -> (canonical, key). Only validated names get in,
@@ -56,15 +57,7 @@ def parse(data: bytes, request: Callable[..., R], response: Callable[..., S]) ->
     """Parse one message; ``request``/``response`` build the result objects."""
     if data[:1] in (b"\r", b"\n"):
         data = data.lstrip(b"\r\n")  # RFC 3261 §7.5: CRLFs before the start line are ignored
-    end = data.find(b"\r\n\r\n")
-    if end >= 0:
-        text = data[:end].decode("utf-8", "surrogateescape")
-        lines = text.split("\r\n")
-        body_start = end + 4
-        if len(lines) - 1 != text.count("\n"):  # some bare LF: an earlier empty line may exist
-            text, lines, body_start = _split_loose(data)
-    else:
-        text, lines, body_start = _split_loose(data)
+    lines, body_start = _split_head(data)
     start = lines[0]
     is_response = start[:4].upper() == "SIP/"
     items: list[tuple[str, str]] = []
@@ -112,11 +105,20 @@ class _Folded(Exception):
 _FOLD_RE = re.compile(r"[ \t]*\n[ \t]+")
 
 
-def _split_loose(data: bytes) -> tuple[str, list[str], int]:
-    """Header text, its lines and the body offset for bare-LF or mixed line ends.
+def _split_head(data: bytes) -> tuple[list[str], int]:
+    """Lines of the header section (start line first) and the body offset (-1: no empty line)."""
+    end = data.find(b"\r\n\r\n")
+    if end >= 0:
+        text = data[:end].decode("utf-8", "surrogateescape")
+        lines = text.split("\r\n")
+        if len(lines) - 1 == text.count("\n"):
+            return lines, end + 4
+    # Some bare LF: an earlier empty line may end the section.
+    return _split_loose(data)
 
-    The first empty line ends the header section; the offset is -1 when there is none.
-    """
+
+def _split_loose(data: bytes) -> tuple[list[str], int]:
+    """_split_head for bare-LF or mixed line ends: the first empty line ends the section."""
     ends = [(pos, pos + 2) for pos in (data.find(b"\n\n"),) if pos >= 0]
     ends += [(pos, pos + 3) for pos in (data.find(b"\n\r\n"),) if pos >= 0]
     if ends:
@@ -125,7 +127,7 @@ def _split_loose(data: bytes) -> tuple[str, list[str], int]:
     else:
         head, body_start = data.rstrip(b"\r\n"), -1
     text = head.decode("utf-8", "surrogateescape")
-    return text, text.replace("\r\n", "\n").split("\n"), body_start
+    return text.replace("\r\n", "\n").split("\n"), body_start
 
 
 def _read_fields(
@@ -220,27 +222,10 @@ def _validate(headers: Headers, method: str | None) -> int | None:
     """
     keys = headers._keys
     items = headers._items
-    if len(set(keys)) != len(keys):
-        for key in _SINGLE:
-            if keys.count(key) > 1:
-                raise ParseError(f"Bad Request - Multiple {_name_key(key)[0]} values")
-    if (
-        "via" not in keys
-        or "from" not in keys
-        or "to" not in keys
-        or "call-id" not in keys
-        or ("cseq" not in keys)
-    ):
-        missing = [name for key, name in _REQUIRED if key not in keys]
-        raise ParseError(f"Bad Request - Missing {', '.join(missing)}")
+    _check_counts(keys)
     cache = headers._cache
-    try:
-        cache["vias"] = [via for value in headers.get_all("Via") for via in parse_via(value)]
-    except ParseError as exc:
-        reason = exc.reason if "Via" in exc.reason else "Bad Request - Malformed Via"
-        raise ParseError(reason) from exc
-    if not _valid_call_id(items[keys.index("call-id")][1]):
-        raise ParseError("Bad Request - Malformed Call-ID")
+    cache["vias"] = [via for value in headers.get_all("Via") for via in parse_via(value)]
+    cache["call_id"] = _check_call_id(items[keys.index("call-id")][1])
     cseq = parse_cseq(items[keys.index("cseq")][1])
     if method is not None and cseq.method != method:
         raise ParseError("Bad Request - CSeq method does not match")
@@ -250,9 +235,31 @@ def _validate(headers: Headers, method: str | None) -> int | None:
     if "contact" in keys:
         # Checked now, built when asked for: proxies never look at Contact.
         check_contacts(headers.get_all("Contact"))
-    if "max-forwards" in keys and parse_uint(items[keys.index("max-forwards")][1], 256) is None:
-        # RFC 4475 §3.1.2.4 allows treating 300 as absent; rejecting keeps proxies loop-safe.
-        raise ParseError("Bad Request - Malformed Max-Forwards")
+    return _scalars(headers)
+
+
+def _check_counts(keys: list[str]) -> None:
+    present = set(keys)
+    if len(present) != len(keys):
+        for key in _SINGLE:
+            if keys.count(key) > 1:
+                raise ParseError(f"Bad Request - Multiple {_name_key(key)[0]} values")
+    if not present.issuperset(_REQUIRED_KEYS):
+        missing = [name for key, name in _REQUIRED if key not in present]
+        raise ParseError(f"Bad Request - Missing {', '.join(missing)}")
+
+
+def _scalars(headers: Headers) -> int | None:
+    """Check Max-Forwards and Expires; return Content-Length (None when absent)."""
+    keys = headers._keys
+    items = headers._items
+    max_forwards = None
+    if "max-forwards" in keys:
+        max_forwards = parse_uint(items[keys.index("max-forwards")][1], 256)
+        if max_forwards is None:
+            # RFC 4475 §3.1.2.4 allows treating 300 as absent; rejecting keeps proxies loop-safe.
+            raise ParseError("Bad Request - Malformed Max-Forwards")
+    headers._cache["max_forwards"] = max_forwards
     if "expires" in keys:
         parse_delta_seconds(items[keys.index("expires")][1])
     if "content-length" not in keys:
@@ -263,9 +270,11 @@ def _validate(headers: Headers, method: str | None) -> int | None:
     return length
 
 
-def _valid_call_id(value: str) -> bool:
+def _check_call_id(value: str) -> str:
     """Call-ID = word [ "@" word ]: printable ASCII without SP (RFC 3261 §25.1)."""
-    return bool(value) and value.isascii() and value.isprintable() and " " not in value
+    if not value or not value.isascii() or not value.isprintable() or " " in value:
+        raise ParseError("Bad Request - Malformed Call-ID")
+    return value
 
 
 def parse_delta_seconds(value: str) -> int:
@@ -315,19 +324,20 @@ def _context(items: list[tuple[str, str]], keys: list[str]) -> list[tuple[str, s
         salvaged = _salvage_via(vias[0]) if vias else None
         if salvaged is not None:
             context.append(("Via", salvaged))
-    for name, key, check in (
+    checks: tuple[tuple[str, str, Callable[[str], object]], ...] = (
         ("From", "from", parse_address),
         ("To", "to", parse_address),
-        ("Call-ID", "call-id", _valid_call_id),
+        ("Call-ID", "call-id", _check_call_id),
         ("CSeq", "cseq", parse_cseq),
-    ):
+    )
+    for name, key, check in checks:
         if key in keys:
             value = items[keys.index(key)][1]
             try:
-                if check(value) not in (None, False):
-                    context.append((name, value))
+                check(value)
             except ParseError:
-                pass
+                continue
+            context.append((name, value))
     return context
 
 

@@ -25,9 +25,9 @@ from .uri import (
     SIP_URI,
     AbsoluteURI,
     SipURI,
-    check_sip_groups,
+    check_sip_match,
     parse_uri,
-    sip_uri_from_groups,
+    sip_uri_from_match,
 )
 
 
@@ -55,13 +55,13 @@ def parse_address(text: str, what: str = "address") -> Address:
     match = _SIP_NAME_ADDR_RE.fullmatch(text)
     if match is None:
         return _parse_general(text, what)
-    quoted, words, *uri_groups, params_text = match.groups()
-    uri_text = text[match.start(3) : match.start(10) - 1]
     try:
-        uri = sip_uri_from_groups(uri_text, *uri_groups)
+        uri = sip_uri_from_match(match, 3, 10)
     except ParseError as exc:
         raise ParseError(f"Bad Request - Malformed URI in {what}") from exc
-    return Address(uri, _display(quoted, words, what), split_params(params_text))
+    quoted, words, params_text = match.group(1, 2, 10)
+    display = None if quoted is None and not words else _display(quoted, words, what)
+    return Address(uri, display, split_params(params_text) if params_text else {})
 
 
 def check_address(text: str, what: str = "address") -> None:
@@ -71,7 +71,7 @@ def check_address(text: str, what: str = "address") -> None:
         _parse_general(text, what)
         return
     try:
-        check_sip_groups(text[match.start(3) : match.start(10) - 1], match[7])
+        check_sip_match(match, 3, 10)
     except ParseError as exc:
         raise ParseError(f"Bad Request - Malformed URI in {what}") from exc
     _display(match[1], match[2], what)
@@ -86,7 +86,7 @@ def _display(quoted: str | None, words: str | None, what: str) -> str | None:
     if quoted is not None:
         return _unquote(quoted)
     if words:
-        words = words.rstrip(" \t")
+        words = words.strip(" \t")
         # lwsdisp (RFC 4475 §3.1.1.6): no LWS before "<" is a known spec bug, accepted.
         if words and not is_token_words(words):
             raise ParseError(f"Bad Request - Malformed display name in {what}")

@@ -49,10 +49,14 @@ class _Accessors:
 
     @property
     def call_id(self) -> str:
-        value = self.headers.get("Call-ID")
-        if not value:
-            raise ParseError("Bad Request - Missing Call-ID")
-        return value
+        cache = self.headers._cache
+        value = cache.get("call_id")
+        if value is None:
+            value = self.headers.get("Call-ID")
+            if not value:
+                raise ParseError("Bad Request - Missing Call-ID")
+            cache["call_id"] = value
+        return value  # type: ignore[return-value]
 
     @property
     def cseq(self) -> CSeq:
@@ -102,12 +106,14 @@ class _Accessors:
 
     @property
     def max_forwards(self) -> int | None:
+        cache = self.headers._cache
+        if "max_forwards" in cache:
+            return cache["max_forwards"]  # type: ignore[return-value]
         value = self.headers.get("Max-Forwards")
-        if value is None:
-            return None
-        number = parse_uint(value, 256)
-        if number is None:
+        number = None if value is None else parse_uint(value, 256)
+        if value is not None and number is None:
             raise ParseError("Bad Request - Malformed Max-Forwards")
+        cache["max_forwards"] = number
         return number
 
     @property

@@ -21,7 +21,7 @@ _PASSWORD = r"[A-Za-z0-9\-_.!~*'()&=+$,%]*"
 HOST = r"\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]|[A-Za-z0-9\-_.]+"
 _PCHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]"
 _HCHAR = r"[A-Za-z0-9\-_.!~*'()\[\]/?:+$%]"
-# Seven groups: scheme, user, password, host, port, ;params, headers (see sip_uri_from_groups).
+# Seven groups: scheme, user, password, host, port, ;params, headers (see sip_uri_from_match).
 SIP_URI = (
     rf"((?i:sips?)):(?:({_USER})(?::({_PASSWORD}))?@)?({HOST})(?::([0-9]{{1,5}}))?"
     rf"((?:;{_PCHAR}+(?:={_PCHAR}+)?)*)"
@@ -91,21 +91,18 @@ def parse_uri(text: str) -> SipURI | AbsoluteURI:
     match = _SIP_RE.fullmatch(text)
     if match is None:
         return _parse_other(text)
-    return sip_uri_from_groups(text, *match.groups())
+    return sip_uri_from_match(match, 1, None)
 
 
-def sip_uri_from_groups(
-    text: str,
-    scheme: str,
-    user: str | None,
-    password: str | None,
-    host: str,
-    port: str | None,
-    params_text: str | None,
-    headers_text: str | None,
-) -> SipURI:
-    """Build a SipURI from a match of SIP_URI; ``text`` is the matched URI text."""
-    check_sip_groups(text, port)
+def sip_uri_from_match(match: re.Match[str], first: int, after: int | None) -> SipURI:
+    """Build a SipURI from the seven SIP_URI groups of ``match`` starting at group ``first``.
+
+    ``after`` is the group that follows the URI's closing ">" (None: the URI ends the match).
+    """
+    check_sip_match(match, first, after)
+    scheme, user, password, host, port, params_text, headers_text = match.group(
+        first, first + 1, first + 2, first + 3, first + 4, first + 5, first + 6
+    )
     params: dict[str, str | None] = {}
     if params_text:
         for part in params_text[1:].split(";"):
@@ -122,10 +119,14 @@ def sip_uri_from_groups(
     return SipURI(scheme, host.lower(), user, password, number, params, headers)
 
 
-def check_sip_groups(text: str, port: str | None) -> None:
+def check_sip_match(match: re.Match[str], first: int, after: int | None) -> None:
     """What SIP_URI cannot express: escapes are %HH, the port fits 16 bits."""
-    if "%" in text and _BAD_ESCAPE_RE.search(text) is not None:
-        raise ParseError("Bad Request - Malformed escape in URI")
+    text = match.string
+    if "%" in text:
+        end = match.end() if after is None else match.start(after) - 1
+        if _BAD_ESCAPE_RE.search(text, match.start(first), end) is not None:
+            raise ParseError("Bad Request - Malformed escape in URI")
+    port = match[first + 4]
     if port is not None and int(port) > 65535:
         raise ParseError("Bad Request - URI port out of range")
 
@@ -133,10 +134,10 @@ def check_sip_groups(text: str, port: str | None) -> None:
 def _parse_other(text: str) -> AbsoluteURI:
     scheme, colon, rest = text.partition(":")
     if not colon or _SCHEME_RE.fullmatch(scheme) is None:
-        raise ParseError(f"Bad Request - Malformed URI scheme in {text[:40]!r}")
+        raise ParseError("Bad Request - Malformed URI scheme")
     scheme = scheme.lower()
     if scheme == "sip" or scheme == "sips":
-        raise ParseError(f"Bad Request - Malformed SIP URI {text[:60]!r}")
+        raise ParseError("Bad Request - Malformed SIP URI")
     if _OPAQUE_RE.fullmatch(rest) is None:
         raise ParseError(f"Bad Request - Malformed {scheme} URI")
     return AbsoluteURI(scheme, rest)

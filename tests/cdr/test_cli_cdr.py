@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import Engine
 
 from provisioning.cli import main
-from provisioning.db import Database
+from provisioning.db import Database, make_engine, migrate
 from provisioning.models import Account
 from switch.cdr.export import read_csv
 from switch.cdr.record import CallRecord
 from switch.cdr.store import CdrStore, OpKind, snapshot
+from tests.support.databases import database_url
 
 from .records import BASE, finished, started, stored
 
@@ -32,8 +33,7 @@ class Result:
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def calls(engine: Engine) -> list[CallRecord]:
+def _fill(engine: Engine) -> list[CallRecord]:
     """Eight ACME calls a minute apart from BASE (the last still going on), one of Other."""
     with Database(engine).writing() as session:
         acme, other = Account(name="ACME"), Account(name="Other")
@@ -50,11 +50,41 @@ def calls(engine: Engine) -> list[CallRecord]:
     return records
 
 
+@dataclass(slots=True)
+class Filled:
+    url: str
+    calls: list[CallRecord]
+    stored: dict[str, CallRecord]
+
+
+# These commands only read, so one database per backend serves the whole module.
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def filled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Filled]:
+    with database_url(request.param, tmp_path_factory.mktemp("cli")) as url:
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            records = _fill(engine)
+            everything = stored(engine)
+        finally:
+            engine.dispose()
+        yield Filled(url, records, everything)
+
+
 @pytest.fixture
-def switchctl(db_url: str) -> Run:
+def calls(filled: Filled) -> list[CallRecord]:
+    return filled.calls
+
+
+@pytest.fixture
+def switchctl(filled: Filled) -> Run:
     def run(*argv: str) -> Result:
         out, err = io.StringIO(), io.StringIO()
-        status = main(["--database-url", db_url, *argv], stdout=out, stderr=err)
+        status = main(["--database-url", filled.url, *argv], stdout=out, stderr=err)
         return Result(status, out.getvalue(), err.getvalue())
 
     return run
@@ -70,7 +100,7 @@ def test_export_to_standard_output(switchctl: Run, calls: list[CallRecord]) -> N
 
 
 def test_export_to_a_file(
-    switchctl: Run, calls: list[CallRecord], engine: Engine, tmp_path: Path
+    switchctl: Run, calls: list[CallRecord], filled: Filled, tmp_path: Path
 ) -> None:
     target = tmp_path / "acme.csv"
     result = switchctl(
@@ -96,8 +126,7 @@ def test_export_to_a_file(
     }
     with target.open(newline="") as handle:
         exported = list(read_csv(handle))
-    everything = stored(engine)
-    assert exported == [everything[r.id] for r in calls[:8]]
+    assert exported == [filled.stored[r.id] for r in calls[:8]]
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -136,33 +165,29 @@ def test_show_by_id_or_call_id(switchctl: Run, calls: list[CallRecord]) -> None:
     assert ["call_id", calls[2].call_id] in [line.split(None, 1) for line in lines]
 
 
-@pytest.mark.parametrize(
-    ("argv", "message", "status"),
-    [
-        (("cdr", "show", "f" * 32), f"unknown call record '{'f' * 32}'", 2),
-        (("cdr", "list", "--account", "Nobody"), "unknown account 'Nobody'", 2),
-        (
-            ("cdr", "export", "--account", "ACME", "--from", "yesterday", "--to", "2026-12-01"),
-            "--from: expected a date or ISO 8601 time, got 'yesterday'",
-            2,
-        ),
-        (
-            ("cdr", "export", "--account", "ACME", "--from", "2026-12-01", "--to", "2026-11-01"),
-            "--to must be later than --from",
-            2,
-        ),
-        (
-            ("cdr", "export", "--account", "Nobody", "--from", "2026-11-01", "--to", "2026-12-01"),
-            "unknown account 'Nobody'",
-            2,
-        ),
-    ],
-)
-def test_bad_input_is_one_line_and_a_failure(
-    switchctl: Run, calls: list[CallRecord], argv: tuple[str, ...], message: str, status: int
-) -> None:
-    result = switchctl(*argv)
-    assert (result.status, result.out, result.err) == (status, "", f"switchctl: error: {message}\n")
+BAD_INPUT = [
+    (("cdr", "show", "f" * 32), f"unknown call record '{'f' * 32}'"),
+    (("cdr", "list", "--account", "Nobody"), "unknown account 'Nobody'"),
+    (
+        ("cdr", "export", "--account", "ACME", "--from", "yesterday", "--to", "2026-12-01"),
+        "--from: expected a date or ISO 8601 time, got 'yesterday'",
+    ),
+    (
+        ("cdr", "export", "--account", "ACME", "--from", "2026-12-01", "--to", "2026-11-01"),
+        "--to must be later than --from",
+    ),
+    (
+        ("cdr", "export", "--account", "Nobody", "--from", "2026-11-01", "--to", "2026-12-01"),
+        "unknown account 'Nobody'",
+    ),
+]
+
+
+def test_bad_input_is_one_line_and_a_failure(switchctl: Run, calls: list[CallRecord]) -> None:
+    # One database for all cases: setting one up costs more than the commands.
+    for argv, message in BAD_INPUT:
+        result = switchctl(*argv)
+        assert (result.status, result.out, result.err) == (2, "", f"switchctl: error: {message}\n")
 
 
 def test_export_to_a_folder_that_does_not_exist(

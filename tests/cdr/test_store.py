@@ -104,11 +104,47 @@ def test_a_later_finish_replaces_the_earlier_one(engine: Engine) -> None:
     assert stored_rows(engine)[record.id]["billable_seconds"] == 92
 
 
+def _update(record: CallRecord) -> CdrOp:
+    return snapshot(OpKind.UPDATE, record)
+
+
+def test_an_update_stores_the_answer_of_a_call_still_going_on(engine: Engine) -> None:
+    store = CdrStore(engine)
+    opened, lost_open = started(7), started(8)
+    store.apply([_open(opened)])
+    for record in (opened, lost_open):
+        record.answer_time = record.start_time + timedelta(seconds=3)
+        record.sip_status = 200
+    store.apply([_update(opened), _update(lost_open)])  # the second one's open never arrived
+    store.apply([_open(opened)])  # a replayed open does not undo the answer
+    rows = stored(engine)
+    for record in (opened, lost_open):
+        assert rows[record.id].answer_time == record.start_time.replace(microsecond=123000) + (
+            timedelta(seconds=3)
+        )
+        assert rows[record.id].end_time is None
+
+
+def test_an_update_never_touches_a_finished_row(engine: Engine) -> None:
+    store = CdrStore(engine)
+    record = finished(started(9))
+    done = _finish(record)
+    stale = _update(dataclasses.replace(record, end_time=None, disposition=None, sip_status=183))
+    store.apply([done])
+    store.apply([stale])
+    store.apply([done, stale])  # in one batch as well
+    row = stored(engine)[record.id]
+    assert (row.sip_status, row.end_time) == (200, done.record.end_time)
+
+
 def test_coalesce_keeps_the_net_effect_per_record() -> None:
     a, b, c = started(1), started(2), started(3)
+    d = started(4)
     ops = [_open(a), _open(b), _finish(finished(b)), _finish(finished(c)), _open(c)]
-    opens, _updates, finishes = coalesce(ops)
+    ops += [_open(d), _update(d), _open(d)]
+    opens, updates, finishes = coalesce(ops)
     assert [r.id for r in opens] == [a.id]
+    assert [r.id for r in updates] == [d.id]
     assert sorted(r.id for r in finishes) == sorted([b.id, c.id])
 
 

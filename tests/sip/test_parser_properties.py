@@ -71,6 +71,20 @@ def test_arbitrary_bytes_raise_only_sip_errors(data: bytes) -> None:
 @given(mutated())
 def test_mutated_invite_raises_only_sip_errors(data: bytes) -> None:
     _assert_only_sip_errors(data)
+    try:
+        message = parse_message(data)
+    except SipError:
+        return
+    # Whatever parse_message accepted, the typed accessors can read without a new fault.
+    assert message.top_via is message.vias[0]
+    _ = (message.call_id, message.cseq, message.from_, message.to, message.max_forwards)
+    if not message.contact_is_star:
+        _ = message.contacts
+    again = parse_message(message.to_bytes())
+    assert [f for f in again.headers if f[0] != "Content-Length"] == [
+        f for f in message.headers if f[0] != "Content-Length"
+    ]
+    assert again.body == message.body
 
 
 @SETTINGS
