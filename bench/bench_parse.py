@@ -5,6 +5,7 @@ Run: python bench/bench_parse.py [iterations]. Prints microseconds per operation
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -83,6 +84,9 @@ def main() -> None:
     iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
     header_lines = INVITE.split(b"\r\n\r\n")[0].count(b"\r\n")
     print(f"INVITE: {len(INVITE)} bytes, {header_lines} header lines, {len(SDP)} bytes of SDP")
+    one, five, _ = os.getloadavg()
+    # Best-of-batches hides most interference, but a busy machine still inflates the figures.
+    print(f"load average {one:.1f} / {five:.1f} on {os.cpu_count()} CPUs, {sys.version.split()[0]}")
     message = parse_message(INVITE)
     timed("parse_message", lambda: parse_message(INVITE), iterations)
     timed("parse + proxy fields (via, ids, tags, ...)", lambda: proxy_view(INVITE), iterations)

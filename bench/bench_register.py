@@ -147,8 +147,23 @@ def print_table(steps: list[Step]) -> None:
             f" {per_reg:>11.3f}{mark}"
         )
     held = [s.offered for s in steps if s.held]
-    print(f"highest rate held with < {HELD_FAILURE_LIMIT:g}% failures: "
-          f"{max(held) if held else 'none'} registrations/s")
+    print(
+        f"highest rate held with < {HELD_FAILURE_LIMIT:g}% failures: "
+        f"{max(held) if held else 'none'} registrations/s"
+    )
+    cpu = sum(s.cpu_seconds for s in steps)
+    done = sum(s.succeeded for s in steps)
+    if done:
+        per_reg = cpu / done
+        print(
+            f"switch CPU per registration: {1000 * per_reg:.2f} ms "
+            f"(one busy core would do about {1 / per_reg:.0f} registrations/s)"
+        )
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} on {os.cpu_count()} CPUs"
 
 
 def main() -> int:
@@ -173,6 +188,7 @@ def main() -> int:
         print(f"provisioned {len(users)} devices in {time.monotonic() - started:.1f} s")
         injection = write_injection(folder, users)
         switch.start()
+        print(f"before: {load_average()} (SIPp and the switch share these CPUs)")
         steps: list[Step] = []
         try:
             for rate in rates:
@@ -180,6 +196,7 @@ def main() -> int:
                 time.sleep(1.0)  # let retransmissions and the binding writer settle
         finally:
             switch.stop()
+    print(f"after: {load_average()}")
     print_table(steps)
     return 0
 

@@ -22,7 +22,9 @@ from provisioning import (
     cli_cos,
     cli_devices,
     cli_dids,
+    cli_e911,
     cli_extensions,
+    cli_trace,
 )
 from provisioning.cli_common import PROG, CliContext, add_global_options
 from provisioning.db import describe_failure
@@ -48,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_dids.register(commands)
     cli_cdr.register(commands)
     cli_cos.register(commands)
+    cli_e911.register(commands)
+    cli_trace.register(commands)
     return parser
 
 

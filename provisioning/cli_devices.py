@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from provisioning.cli_common import CliContext, command_parser, positive_int
+from provisioning.cli_e911 import add_location_options, location_request
 from provisioning.common import KEEP
 from provisioning.devices import (
     DEFAULT_MAX_CONTACTS,
@@ -38,6 +39,7 @@ def _create(ctx: CliContext) -> int:
     generated: str | None = None
     if password is None:
         generated = password = generate_password(args.username, args.extension)
+    location = location_request(args)  # checked before anything else: no location, no device
     realm = ctx.settings().sip.realm
     with ctx.writing() as session:
         device = create_device(
@@ -51,6 +53,7 @@ def _create(ctx: CliContext) -> int:
             device_type=DeviceType(args.type),
             max_contacts=args.max_contacts,
             user_agent_hint=args.user_agent_hint,
+            location=location,
         )
         view = device_view(device)
     _emit_with_password(ctx, view, f"created device {view['username']}", generated)
@@ -134,6 +137,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="registrations the device may hold at once",
     )
     p.add_argument("--user-agent-hint", metavar="TEXT", help="expected User-Agent (free text)")
+    add_location_options(p, pending=True)
 
     p = command_parser(sub, "list", _list, "list devices")
     p.add_argument("--account", metavar="A", help="only this account's devices")

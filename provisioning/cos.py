@@ -143,8 +143,9 @@ def _checked_names(permissions: Mapping[str, _V]) -> dict[str, _V]:
 
 def effective_permissions(account: Account, extension: Extension) -> dict[str, bool]:
     """What the extension's phones may call, by the policy engine's rules 4 and 5:
-    international and high-risk follow the extension's allow or deny, else the
-    account; premium and operator calls need the account and no deny on the extension."""
+    international follows the extension's allow or deny, else the account; high-risk
+    destinations need that and the high-risk permission, resolved the same way;
+    premium and operator calls need the account and no deny on the extension."""
     result: dict[str, bool] = {}
     for name in PERMISSIONS:
         granted = bool(getattr(account, name))
@@ -155,6 +156,7 @@ def effective_permissions(account: Account, extension: Extension) -> dict[str, b
             result[name] = True
         else:
             result[name] = granted
+    result["high_risk"] = result["high_risk"] and result["international"]
     return result
 
 

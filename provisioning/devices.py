@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioning.audit import PASSWORD_CHANGED, Actor, AuditAction, Entity, apply_changes
-from provisioning.common import KEEP, Keep, save_changes, save_created
+from provisioning.audit import (
+    PASSWORD_CHANGED,
+    Actor,
+    AuditAction,
+    Entity,
+    apply_changes,
+    record,
+)
+from provisioning.common import KEEP, Keep, created_fields, flush_unique, save_changes
 from provisioning.errors import AlreadyExists, InvalidInput
+from provisioning.locations import LocationRequest, audit_summary, open_location
 from provisioning.lookup import find_account, find_device, find_extension
 from provisioning.models import Account, Device, DeviceType, Extension, Status, utcnow
+from provisioning.sites import refuse_emergency_target
 from provisioning.validation import check_password, validate_username
 
 MIN_CONTACTS = 1
@@ -67,9 +76,14 @@ def create_device(
     device_type: DeviceType = DeviceType.DESK_PHONE,
     max_contacts: int = DEFAULT_MAX_CONTACTS,
     user_agent_hint: str | None = None,
+    location: LocationRequest | None = None,
 ) -> Device:
+    """Create a device; ``location`` opens its first registered location in the same
+    transaction (None leaves it without one: ``location list --missing`` shows it)."""
     extension = find_extension(session, find_account(session, account_ref), extension_number)
     validate_username(username)
+    # A device may register its username as an address of record: never a 911 alias.
+    refuse_emergency_target(username, "a device username")
     check_password(password, username, extension.number)
     _check_max_contacts(max_contacts)
     if session.scalar(select(Device.id).where(Device.username == username)) is not None:
@@ -89,7 +103,13 @@ def create_device(
         created_at=now,
         updated_at=now,
     )
-    save_created(session, actor, Entity.DEVICE, device, _CREATED_FIELDS, _exists_message(username))
+    session.add(device)
+    flush_unique(session, _exists_message(username))
+    details = created_fields(device, _CREATED_FIELDS)
+    if location is not None:
+        _, row = open_location(session, device, location, now=now)
+        details["location"] = {"old": None, "new": audit_summary(session, row)}
+    record(session, actor, AuditAction.CREATE, Entity.DEVICE, device.id, details)
     return device
 
 

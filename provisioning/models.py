@@ -55,6 +55,27 @@ class CallerIdMode(StrEnum):
     REJECT = "reject"  # refuse the call
 
 
+class E911Enforcement(StrEnum):
+    """What happens to non-emergency calls of a device without a validated location."""
+
+    ENFORCE = "enforce"  # refused with 403 E911 Address Required
+    WARN = "warn"  # allowed, with an alert
+
+
+class MovedDeviceAction(StrEnum):
+    """What happens when a device registers from a network its location was not confirmed on."""
+
+    RESTRICT = "restrict"  # emergency calls only until the location is confirmed
+    ALERT = "alert"  # calls go on; the site is alerted
+
+
+class Transfer911Action(StrEnum):
+    """What the switch does with a transfer or forward of a call to an emergency number."""
+
+    ALLOW_AND_CHARGE = "allow_and_charge"  # the call goes through; an incident fee is recorded
+    REFUSE = "refuse"  # the REFER is refused: callers must hang up and dial 911 themselves
+
+
 class CosOverride(StrEnum):
     """An extension's class-of-service setting over its account's."""
 
@@ -80,6 +101,9 @@ class Transport(StrEnum):
     WS = "ws"
     WSS = "wss"
     SCTP = "sctp"
+
+
+DEFAULT_TRANSFER_911_FEE = "150.00"
 
 
 def utcnow() -> datetime:
@@ -172,6 +196,9 @@ class Account(Base):
     __table_args__ = (
         check_in("status", AccountStatus, "status"),
         check_in("caller_id_mode", CallerIdMode, "caller_id_mode"),
+        check_in("e911_enforcement", E911Enforcement, "e911_enforcement"),
+        check_in("moved_device_action", MovedDeviceAction, "moved_device_action"),
+        check_in("transfer_911_action", Transfer911Action, "transfer_911_action"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -195,6 +222,24 @@ class Account(Base):
     outside_line_prefix: Mapped[str | None] = mapped_column(String(2))
     # NULL: the area code of the main number, when it is a NANP number.
     home_area_code: Mapped[str | None] = mapped_column(String(3))
+    # E911 (revision 0004).
+    e911_enforcement: Mapped[E911Enforcement] = mapped_column(
+        _enum(E911Enforcement), default=E911Enforcement.ENFORCE, server_default="enforce"
+    )
+    moved_device_action: Mapped[MovedDeviceAction] = mapped_column(
+        _enum(MovedDeviceAction), default=MovedDeviceAction.RESTRICT, server_default="restrict"
+    )
+    transfer_911_action: Mapped[Transfer911Action] = mapped_column(
+        _enum(Transfer911Action, 24),
+        default=Transfer911Action.ALLOW_AND_CHARGE,
+        server_default="allow_and_charge",
+    )
+    # A decimal string ("150.00"): exact on every backend, no float rounding.
+    transfer_911_fee: Mapped[str] = mapped_column(
+        String(16), default=DEFAULT_TRANSFER_911_FEE, server_default=DEFAULT_TRANSFER_911_FEE
+    )
+    # CivicAddress.to_dict() of the address used when a device has no location at all.
+    fallback_address: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True))
 
     extensions: Mapped[list[Extension]] = relationship(back_populates="account")
     # Loaded with the account ("selectin") so the switch's directory gets them in one pass.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from switch.metrics import Metrics
 from switch.sip.message import Request, Response
@@ -19,6 +20,9 @@ from switch.transport.peer import Peer
 
 from .routing import response_destination
 
+if TYPE_CHECKING:
+    from .trace import SipTracer
+
 log = logging.getLogger(__name__)
 
 
@@ -29,6 +33,8 @@ class ActionRunner:
         # Set by the proxy to receive responses and timeouts of its client transactions.
         self.on_client_event: Callable[[object, Action], None] | None = None
         self.metrics: Metrics | None = None
+        # Logs what goes to a device under trace (switch.core.trace).
+        self.tracer: SipTracer | None = None
 
     def perform(self, tx: object, actions: list[Action]) -> None:
         for action in actions:
@@ -61,7 +67,10 @@ class ActionRunner:
     def _send(self, action: SendMessage) -> None:
         assert isinstance(action.peer, Peer)
         message = action.message
-        self._transports.send(message.to_bytes(), action.peer)
+        data = message.to_bytes()
+        self._transports.send(data, action.peer)
+        if self.tracer is not None:
+            self.tracer.sent(data, action.peer, message)
         if self.metrics is not None and isinstance(message, Response):
             self.metrics.response_sent(message.status, message.cseq.method)
 
@@ -84,6 +93,8 @@ class ActionRunner:
 
     def send_bytes(self, data: bytes, peer: Peer) -> None:
         self._transports.send(data, peer)
+        if self.tracer is not None:
+            self.tracer.sent(data, peer)
 
     def respond(self, request: Request, response: Response, source: Peer, now: float) -> None:
         """Answer a new request through a server transaction, so retransmissions of the

@@ -11,6 +11,7 @@ import secrets
 import time
 
 from switch.config import Settings
+from switch.logs import log_context
 from switch.metrics import Metrics
 from switch.sip.errors import SipError
 from switch.sip.headers import parse_via
@@ -24,6 +25,7 @@ from .actions import ActionRunner
 from .proxy import Proxy
 from .registrar import Registrar
 from .routing import is_local_uri, response_destination, stamp_via
+from .trace import SipTracer
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class Dispatcher:
         # Set on SIGTERM: new calls are refused while the rest finishes.
         self.draining = False
         self.metrics: Metrics | None = None
+        self.tracer: SipTracer | None = None
 
     # -- input -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -82,8 +85,18 @@ class Dispatcher:
         try:
             message = parse_message(inbound.data)
         except SipError as exc:
+            if self.tracer is not None:
+                self.tracer.received(inbound.data, inbound.peer, None)
             self.on_transport_error(exc, inbound)
             return
+        # Every log line written while handling the message carries its Call-ID and account.
+        account = self.tracer.account_of(message) if self.tracer is not None else None
+        with log_context(call_id=message.call_id, account=account):
+            if self.tracer is not None:
+                self.tracer.received(inbound.data, inbound.peer, message)
+            self._handle_message(message, inbound)
+
+    def _handle_message(self, message: Request | Response, inbound: Inbound) -> None:
         metrics = self.metrics
         if isinstance(message, Response):
             if metrics is not None:
@@ -111,7 +124,10 @@ class Dispatcher:
                 destination = response_destination(parse_via(vias[0])[0], inbound.peer)
             except SipError:
                 destination = inbound.peer
-        self._transports.send(response.to_bytes(), destination)
+        data = response.to_bytes()
+        self._transports.send(data, destination)
+        if self.tracer is not None:
+            self.tracer.sent(data, destination, response)
         if self.metrics is not None:
             self.metrics.response_sent(response.status, "other")
 

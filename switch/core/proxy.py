@@ -386,7 +386,9 @@ class Proxy:
             first = not ctx.answered
             ctx.answered = ctx.finished = True
             self.respond(ctx, response, now)
-            if first and ctx.is_invite:
+            # A re-INVITE (To tag set) answers inside the existing dialog: it must not
+            # replace it, or the call would lose its record and its sides.
+            if first and ctx.is_invite and ctx.request.to.tag is None:
                 self._answered(ctx, branch, response, now)
             return
         branch.final = response

@@ -30,6 +30,7 @@ from .observe import MeteredCdrSink, refresh_gauges
 from .proxy import Proxy
 from .proxy_dialog import maintain_dialogs
 from .registrar import Registrar
+from .trace import SipTracer, load_traces
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class SwitchService:
         self.metrics = Metrics()
         self.dispatcher.metrics = self.metrics
         self.dispatcher.actions.metrics = self.metrics
+        self.tracer = SipTracer(lambda: self.directory, self.location)
+        self.dispatcher.tracer = self.dispatcher.actions.tracer = self.tracer
         self.auth.on_failure = lambda check: self.metrics.auth_failure(check.status.value)
         self.transports.on_drop = self.metrics.dropped
         self.cdr_writer: CdrWriter | None = None
@@ -91,6 +94,7 @@ class SwitchService:
 
     async def start(self) -> None:
         self.directory = await asyncio.to_thread(load_directory, self.engine)
+        self.tracer.replace(await asyncio.to_thread(load_traces, self.engine))
         now = time.time()
         for binding in await asyncio.to_thread(self.store.load, now):
             self.location.replace(
@@ -174,7 +178,9 @@ class SwitchService:
                 version = await asyncio.to_thread(read_version, self.engine)
                 if version != self.directory.version:
                     self.directory = await asyncio.to_thread(load_directory, self.engine)
+                    self.tracer.replace(await asyncio.to_thread(load_traces, self.engine))
                     log.info("provisioning reloaded at version %d", version)
+                self.tracer.expire()
             except Exception as exc:  # the database may be away; keep the last good view
                 log.warning("provisioning poll failed: %s", exc.__class__.__name__)
 

@@ -87,19 +87,23 @@ class AlertGate:
         self.cooldown = cooldown
         self._fired: OrderedDict[tuple[DetectorKind, Subject, Level], float] = OrderedDict()
 
-    def admit(self, alert: Alert) -> bool:
-        now = alert.window_end
+    def claim(self, detector: DetectorKind, subject: Subject, level: Level, now: float) -> bool:
+        """True (and the slot is taken) when an alert with this key may fire at ``now``.
+
+        Detectors ask before building an alert, so a suppressed one costs nothing.
+        """
         self._expire(now)
-        key = (alert.detector, alert.subject, alert.level)
+        key = (detector, subject, level)
         if self._recent(key, now):
             return False
-        if alert.level is Level.WARNING and self._recent(
-            (alert.detector, alert.subject, Level.CRITICAL), now
-        ):
+        if level is Level.WARNING and self._recent((detector, subject, Level.CRITICAL), now):
             return False
         self._fired.pop(key, None)
         self._fired[key] = now
         return True
+
+    def admit(self, alert: Alert) -> bool:
+        return self.claim(alert.detector, alert.subject, alert.level, alert.window_end)
 
     def filter(self, alerts: Iterable[Alert]) -> list[Alert]:
         return [alert for alert in alerts if self.admit(alert)]

@@ -6,6 +6,7 @@ falls out of its window, so memory stays bounded however long the switch runs.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator
 from typing import Generic, TypeVar
@@ -17,11 +18,12 @@ S = TypeVar("S")
 class LruStates(Generic[K, S]):
     """Per-key state, least recently touched first; idle keys and the overflow are dropped.
 
-    Touching a key moves it to the back, so idle eviction only looks at the front:
-    O(1) amortized per event however many keys there are.
+    Touching a key moves it to the back, so idle eviction only looks at the front.
+    Idle keys are swept at most every ``idle_ttl / 8`` seconds of event time (the
+    key count is capped at every touch), which keeps a touch O(1) and cheap.
     """
 
-    __slots__ = ("_factory", "_seen", "_states", "idle_ttl", "max_keys")
+    __slots__ = ("_factory", "_next_sweep", "_seen", "_states", "idle_ttl", "max_keys")
 
     def __init__(self, factory: Callable[[], S], *, idle_ttl: float, max_keys: int) -> None:
         self._factory = factory
@@ -29,17 +31,23 @@ class LruStates(Generic[K, S]):
         self.max_keys = max_keys
         self._states: OrderedDict[K, S] = OrderedDict()
         self._seen: dict[K, float] = {}
+        self._next_sweep = -math.inf
 
     def touch(self, key: K, now: float) -> S:
         """The state of ``key`` (created when missing), marked as used at ``now``."""
-        state = self._states.get(key)
+        states = self._states
+        state = states.get(key)
         if state is None:
-            state = self._factory()
-            self._states[key] = state
+            state = states[key] = self._factory()
+            if len(states) > self.max_keys:
+                self._drop(next(iter(states)))
         else:
-            self._states.move_to_end(key)
-        self._seen[key] = max(now, self._seen.get(key, now))
-        self._evict(now)
+            states.move_to_end(key)
+        seen = self._seen
+        if seen.get(key, now) <= now:
+            seen[key] = now
+        if now >= self._next_sweep:
+            self._sweep(now)
         return state
 
     def get(self, key: K) -> S | None:
@@ -54,14 +62,18 @@ class LruStates(Generic[K, S]):
     def __contains__(self, key: object) -> bool:
         return key in self._states
 
-    def _evict(self, now: float) -> None:
-        states = self._states
+    def _drop(self, key: K) -> None:
+        del self._states[key]
+        del self._seen[key]
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + self.idle_ttl / 8
+        states, seen = self._states, self._seen
         while states:
             key = next(iter(states))
-            if len(states) <= self.max_keys and now - self._seen[key] <= self.idle_ttl:
+            if now - seen[key] <= self.idle_ttl:
                 break
-            del states[key]
-            del self._seen[key]
+            self._drop(key)
 
 
 class TimeWindow:
@@ -137,16 +149,18 @@ class Concurrency(Generic[K]):
     without checking what it already counted.
     """
 
-    __slots__ = ("_calls", "_per_key", "max_age")
+    __slots__ = ("_calls", "_next_sweep", "_per_key", "max_age")
 
     def __init__(self, max_age: float = 6 * 3600.0) -> None:
         self.max_age = max_age
         self._calls: OrderedDict[str, tuple[K, float]] = OrderedDict()  # in opening order
         self._per_key: dict[K, set[str]] = {}
+        self._next_sweep = -math.inf
 
     def open(self, call_id: str, key: K, now: float) -> int:
         """Count the call under ``key``; returns the key's count afterwards."""
-        self._expire(now)
+        if now >= self._next_sweep:
+            self._expire(now)
         if call_id not in self._calls:
             self._calls[call_id] = (key, now)
             self._per_key.setdefault(key, set()).add(call_id)
@@ -177,6 +191,7 @@ class Concurrency(Generic[K]):
         return len(self._calls)
 
     def _expire(self, now: float) -> None:
+        self._next_sweep = now + self.max_age / 8
         calls = self._calls
         while calls:
             call_id, (_, opened) = next(iter(calls.items()))
@@ -194,19 +209,22 @@ class CallIndex(Generic[V]):
     Calls never seen to end (lost events) are forgotten after ``max_age`` seconds.
     """
 
-    __slots__ = ("_calls", "max_age")
+    __slots__ = ("_calls", "_next_sweep", "max_age")
 
     def __init__(self, max_age: float = 6 * 3600.0) -> None:
         self.max_age = max_age
         self._calls: OrderedDict[str, tuple[V, float]] = OrderedDict()
+        self._next_sweep = -math.inf
 
     def put(self, call_id: str, value: V, now: float) -> None:
         calls = self._calls
-        while calls:
-            first, (_, opened) = next(iter(calls.items()))
-            if now - opened <= self.max_age:
-                break
-            del calls[first]
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.max_age / 8
+            while calls:
+                first, (_, opened) = next(iter(calls.items()))
+                if now - opened <= self.max_age:
+                    break
+                del calls[first]
         calls[call_id] = (value, now)
 
     def get(self, call_id: str) -> V | None:

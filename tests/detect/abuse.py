@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from switch.cdr.record import Direction
 from switch.detect import AuthFailure, Event, RequestSeen
@@ -214,7 +214,9 @@ class FairUseOffice(Office):
             t += 5.0 + talk + rng.uniform(20.0, 120.0)
 
 
-def brute_force(ident: int, rng: random.Random, days: int) -> tuple[Tenant, Iterator[Event]]:
+def brute_force(
+    ident: int, rng: random.Random, days: int
+) -> tuple[Tenant, Callable[[], Iterator[Event]]]:
     """An attacker: maybe an OPTIONS sweep, then wrong passwords at machine speed."""
     ip = f"45.{ident % 250}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
     ua = rng.choice(SCANNER_UAS) if rng.random() < 0.4 else rng.choice(SPOOFED_UAS)
@@ -237,5 +239,5 @@ def brute_force(ident: int, rng: random.Random, days: int) -> tuple[Tenant, Iter
             yield AuthFailure(t, source, name, ua)
             t += rng.expovariate(rate)
 
-    return Tenant(ident, Pattern.BRUTE_FORCE, frozenset({ip})), events()
+    return Tenant(ident, Pattern.BRUTE_FORCE, frozenset({ip})), events
 

@@ -22,49 +22,90 @@ from sqlalchemy import create_engine
 from provisioning.cdr_models import CallRecordRow
 from provisioning.state import current_version
 from tests.integration.calls import target
-from tests.integration.conftest import ALICE, BOB
 from tests.support.cdrs import call_records
+from tests.support.databases import database_url
 from tests.support.sipp import BackgroundSipp, run_sipp
 from tests.support.switch_process import SwitchProcess, free_port
 
-MAIN_NUMBER = "+12025550100"
 LONDON_DIALLED = "011442079460000"
 LONDON = "+442079460000"
 HAVANA = "+5372345678"  # Cuba: on the shipped embargo list
 RELOAD_TIMEOUT = 8.0
 _RELOADED = re.compile(r"provisioning reloaded at version (\d+)")
 _STATUS = re.compile(r"^SIP/2\.0 (\d{3}) (.*)$", re.MULTILINE)
+ADDRESS = "1600 Pennsylvania Ave NW, Washington, DC 20500"
+PASSWORDS = {"201": "Correct-Horse-Battery-9", "202": "Staple-Orbit-Lantern-4"}
+
+
+@dataclass(frozen=True)
+class Customer:
+    """An account with extensions 201 and 202, one phone each, owning its main number."""
+
+    name: str
+    main_number: str
+
+    def phone(self, extension: str) -> tuple[str, str]:
+        return f"{self.name}-{extension}", PASSWORDS[extension]
+
+    def provision(self, switch: SwitchProcess) -> None:
+        switch.ctl("account", "create", self.name, "--main-number", self.main_number)
+        switch.ctl("did", "create", self.main_number, self.name)
+        for extension in ("201", "202"):
+            username, password = self.phone(extension)
+            switch.ctl("extension", "create", self.name, extension)
+            switch.ctl(
+                "device",
+                "create",
+                self.name,
+                extension,
+                username,
+                "--password",
+                password,
+                "--address",
+                ADDRESS,  # a registered E911 location: calls are not held back for lack of one
+            )
+
+
+# One customer per test, so the tests share a switch without sharing settings.
+ACME = Customer("acme", "+12025550100")
+LAPSED = Customer("lapsed", "+12025550111")
+SPOOFER = Customer("spoofer", "+12025550122")
 
 
 @dataclass
-class Gateways:
-    trunk: int
-    emergency: int
+class PolicySwitch:
+    process: SwitchProcess
+    trunk_port: int
+    emergency_port: int
 
 
-@pytest.fixture
-def gateways(provisioned: SwitchProcess) -> Gateways:
-    """Trunk and emergency gateways on loopback ports; acme owns its main number as a DID."""
-    ports = Gateways(trunk=free_port(), emergency=free_port())
-    provisioned.extra_env.update(
-        {
-            "SWITCH_TRUNK__GATEWAY": f"udp:127.0.0.1:{ports.trunk}",
-            "SWITCH_EMERGENCY__GATEWAY": f"udp:127.0.0.1:{ports.emergency}",
-        }
-    )
-    provisioned.ctl("did", "create", MAIN_NUMBER, "acme")
-    return ports
-
-
-@pytest.fixture
-def switch(provisioned: SwitchProcess, gateways: Gateways) -> Iterator[SwitchProcess]:
-    provisioned.start()
-    try:
-        yield provisioned
-    finally:
-        # Not SIGTERM: the graceful drain would wait out the transactions of refused calls
-        # (Timer D), and these tests look at nothing after the calls.
-        provisioned.stop(signal.SIGKILL)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def policy_switch(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PolicySwitch]:
+    """A running switch with trunk and emergency gateways on loopback ports (where each
+    test puts a SIPp carrier) and the customers above; started once per database."""
+    folder = tmp_path_factory.mktemp(f"policy-{request.param}")
+    with database_url(request.param, folder) as url:
+        gateways = PolicySwitch(SwitchProcess(folder, url), free_port(), free_port())
+        switch = gateways.process
+        switch.extra_env.update(
+            {
+                "SWITCH_TRUNK__GATEWAY": f"udp:127.0.0.1:{gateways.trunk_port}",
+                "SWITCH_EMERGENCY__GATEWAY": f"udp:127.0.0.1:{gateways.emergency_port}",
+            }
+        )
+        switch.ctl("migrate")
+        for customer in (ACME, LAPSED, SPOOFER):
+            customer.provision(switch)
+        switch.ctl("account", "update", LAPSED.name, "--status", "suspended")
+        switch.start()
+        try:
+            yield gateways
+        finally:
+            # Not SIGTERM: the graceful drain would wait out the transactions of refused
+            # calls (Timer D), and nothing here looks at the switch after the calls.
+            switch.stop(signal.SIGKILL)
 
 
 @dataclass
@@ -76,18 +117,25 @@ class Attempt:
 
 
 def dial(
-    switch: SwitchProcess, folder: Path, caller: tuple[str, str], dialled: str, *, presenting: str
+    switch: SwitchProcess,
+    folder: Path,
+    caller: tuple[str, str],
+    dialled: str,
+    *,
+    presenting: str | None = None,
 ) -> Attempt:
-    """One call from ``caller``'s phone, From user ``presenting``; returns the final answer."""
+    """One call from ``caller``'s phone with From user ``presenting`` (by default its
+    username, as phones do); returns the final answer the phone got."""
     folder.mkdir()
     result = run_sipp(
         "uac_denied.xml",
         target(switch),
         folder,
-        injection=[[presenting]],
+        injection=[[presenting or caller[0]]],
         auth=caller,
         local_port=free_port(),
         timeout=10,
+        rate=100,
         extra=["-s", dialled],
     )
     assert result.ok, result.errors + result.stderr + switch.log_text()[-2000:]
@@ -150,14 +198,25 @@ def record_of(switch: SwitchProcess, call_id: str) -> CallRecordRow:
     return record
 
 
+import functools
+_T = [time.monotonic()]
+def _timed(f):
+    @functools.wraps(f)
+    def w(*a, **k):
+        t = time.monotonic(); r = f(*a, **k); print(f.__name__, round(time.monotonic() - t, 2)); return r
+    return w
+dial = _timed(dial); change = _timed(change); record_of = _timed(record_of)
+
+
 def test_international_follows_class_of_service(
-    switch: SwitchProcess, gateways: Gateways, tmp_path: Path
+    policy_switch: PolicySwitch, tmp_path: Path
 ) -> None:
-    ports = gateways
-    trunk = carrier(tmp_path / "carrier1", ports.trunk)
+    switch = policy_switch.process
+    alice, bob = ACME.phone("201"), ACME.phone("202")
+    trunk = carrier(tmp_path / "carrier1", policy_switch.trunk_port)
 
     # A new account: international is off, so the call is refused and explained.
-    refused = dial(switch, tmp_path / "a1", ALICE, LONDON_DIALLED, presenting=ALICE[0])
+    refused = dial(switch, tmp_path / "a1", alice, LONDON_DIALLED)
     assert (refused.status, refused.reason) == (403, "International Calling Not Enabled")
     assert 'cause=403 ;text="cos.international"' in (header(refused.response, "Reason") or "")
     assert "(cos.international)" in (header(refused.response, "Warning") or "")
@@ -167,26 +226,26 @@ def test_international_follows_class_of_service(
     assert (record.disposition, record.sip_status, record.trunk) == ("rejected", 403, None)
 
     # Enabled for extension 201 only: 201 goes out as E.164, its sibling 202 is refused.
-    change(switch, "cos", "set", "acme", "--extension", "201", "--international", "allow")
-    sibling = dial(switch, tmp_path / "b1", BOB, LONDON_DIALLED, presenting=BOB[0])
+    change(switch, "cos", "set", ACME.name, "--extension", "201", "--international", "allow")
+    sibling = dial(switch, tmp_path / "b1", bob, LONDON_DIALLED)
     assert (sibling.status, sibling.reason) == (403, "International Calling Not Enabled")
-    routed = dial(switch, tmp_path / "a2", ALICE, LONDON_DIALLED, presenting=ALICE[0])
+    routed = dial(switch, tmp_path / "a2", alice, LONDON_DIALLED)
     assert routed.status == 486  # the carrier's answer, relayed
-    seen = trunk.wait()
-    [invite] = invites(seen.messages)  # nothing from the three attempts before
-    assert invite.startswith(f"{LONDON}@127.0.0.1:{ports.trunk};user=phone SIP/2.0")
+    [invite] = invites(trunk.wait().messages)  # nothing from the two refused attempts
+    port = policy_switch.trunk_port
+    assert invite.startswith(f"{LONDON}@127.0.0.1:{port};user=phone SIP/2.0")
     assert header(invite, "Call-ID") == routed.call_id
-    assert header(invite, "P-Asserted-Identity") == f"<sip:{MAIN_NUMBER}@127.0.0.1>"
+    assert header(invite, "P-Asserted-Identity") == f"<sip:{ACME.main_number}@127.0.0.1>"
     assert record_of(switch, routed.call_id).trunk == "carrier"
 
     # Enabled for the account: 202 goes out too; an embargoed country never does.
-    change(switch, "cos", "set", "acme", "--international", "on")
-    trunk = carrier(tmp_path / "carrier2", ports.trunk)
-    embargoed = dial(switch, tmp_path / "a3", ALICE, "011" + HAVANA[1:], presenting=ALICE[0])
+    change(switch, "cos", "set", ACME.name, "--international", "on")
+    trunk = carrier(tmp_path / "carrier2", port)
+    embargoed = dial(switch, tmp_path / "a3", alice, "011" + HAVANA[1:])
     assert (embargoed.status, embargoed.reason) == (403, "Embargoed Destination")
     assert 'text="embargo"' in (header(embargoed.response, "Reason") or "")
     assert record_of(switch, embargoed.call_id).policy_rule == "embargo"
-    sibling = dial(switch, tmp_path / "b2", BOB, LONDON_DIALLED, presenting=BOB[0])
+    sibling = dial(switch, tmp_path / "b2", bob, LONDON_DIALLED)
     assert sibling.status == 486
     [invite] = invites(trunk.wait().messages)
     assert header(invite, "Call-ID") == sibling.call_id
@@ -194,20 +253,21 @@ def test_international_follows_class_of_service(
 
 
 def test_suspended_account_still_reaches_emergency_route(
-    switch: SwitchProcess, gateways: Gateways, tmp_path: Path
+    policy_switch: PolicySwitch, tmp_path: Path
 ) -> None:
-    change(switch, "account", "update", "acme", "--status", "suspended")
-    trunk = carrier(tmp_path / "carrier", gateways.trunk, timeout=3)
-    psap = carrier(tmp_path / "psap", gateways.emergency)
+    switch, phone = policy_switch.process, LAPSED.phone("201")
+    trunk = carrier(tmp_path / "carrier", policy_switch.trunk_port, timeout=2)
+    psap = carrier(tmp_path / "psap", policy_switch.emergency_port)
 
-    refused = dial(switch, tmp_path / "a1", ALICE, "2125550123", presenting=ALICE[0])
+    refused = dial(switch, tmp_path / "a1", phone, "2125550123")
     assert (refused.status, refused.reason) == (403, "Account Suspended")
-    emergency = dial(switch, tmp_path / "a2", ALICE, "9911", presenting=ALICE[0])
+    emergency = dial(switch, tmp_path / "a2", phone, "9911")
     assert emergency.status == 486  # the emergency gateway's answer, relayed
 
     [invite] = invites(psap.wait().messages)
-    assert invite.startswith(f"911@127.0.0.1:{gateways.emergency};user=phone SIP/2.0")
-    assert header(invite, "P-Asserted-Identity") == f"<sip:{MAIN_NUMBER}@127.0.0.1>"
+    port = policy_switch.emergency_port
+    assert invite.startswith(f"911@127.0.0.1:{port};user=phone SIP/2.0")
+    assert header(invite, "P-Asserted-Identity") == f"<sip:{LAPSED.main_number}@127.0.0.1>"
     record = record_of(switch, emergency.call_id)
     assert (record.destination_class, record.policy_rule) == ("emergency", "emergency")
     assert "account_suspended" in record.flags
@@ -217,25 +277,26 @@ def test_suspended_account_still_reaches_emergency_route(
 
 
 def test_spoofed_caller_id_is_replaced_or_refused(
-    switch: SwitchProcess, gateways: Gateways, tmp_path: Path
+    policy_switch: PolicySwitch, tmp_path: Path
 ) -> None:
-    spoofed = "+13105550199"  # a number acme neither owns nor has verified
-    trunk = carrier(tmp_path / "carrier", gateways.trunk)
-    replaced = dial(switch, tmp_path / "a1", ALICE, "13125550123", presenting=spoofed)
+    switch, phone = policy_switch.process, SPOOFER.phone("201")
+    spoofed = "+13105550199"  # a number the account neither owns nor has verified
+    trunk = carrier(tmp_path / "carrier", policy_switch.trunk_port)
+    replaced = dial(switch, tmp_path / "a1", phone, "13125550123", presenting=spoofed)
     assert replaced.status == 486
     [invite] = invites(trunk.wait().messages)
-    assert header(invite, "P-Asserted-Identity") == f"<sip:{MAIN_NUMBER}@127.0.0.1>"
+    assert header(invite, "P-Asserted-Identity") == f"<sip:{SPOOFER.main_number}@127.0.0.1>"
     record = record_of(switch, replaced.call_id)
-    assert (record.caller_presented, record.caller_asserted) == (spoofed, MAIN_NUMBER)
+    assert (record.caller_presented, record.caller_asserted) == (spoofed, SPOOFER.main_number)
     assert record.policy_rule == "callerid.replaced"
 
-    change(switch, "account", "update", "acme", "--caller-id-mode", "reject")
-    trunk = carrier(tmp_path / "carrier2", gateways.trunk)
-    refused = dial(switch, tmp_path / "a2", ALICE, "13125550123", presenting=spoofed)
+    change(switch, "account", "update", SPOOFER.name, "--caller-id-mode", "reject")
+    trunk = carrier(tmp_path / "carrier2", policy_switch.trunk_port)
+    refused = dial(switch, tmp_path / "a2", phone, "13125550123", presenting=spoofed)
     assert (refused.status, refused.reason) == (403, "Caller ID Not Permitted")
     assert 'text="callerid.not_owned"' in (header(refused.response, "Reason") or "")
     # The account's own number is still fine under "reject".
-    allowed = dial(switch, tmp_path / "a3", ALICE, "13125550123", presenting=MAIN_NUMBER)
-    assert allowed.status == 486
+    own = dial(switch, tmp_path / "a3", phone, "13125550123", presenting=SPOOFER.main_number)
+    assert own.status == 486
     [invite] = invites(trunk.wait().messages)
-    assert header(invite, "Call-ID") == allowed.call_id
+    assert header(invite, "Call-ID") == own.call_id
