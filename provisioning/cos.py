@@ -46,6 +46,7 @@ from switch.core.directory import (
 )
 from switch.core.policy_gate import Judgement, PolicyGate
 from switch.policy import PolicyDataError, PolicyLists, load_policy_lists
+from switch.policy.lists import EMBARGOED_FILE, HIGH_RISK_FILE
 
 PERMISSIONS = ("international", "high_risk", "premium", "operator_assisted")
 # An extension may only narrow these two (the account pays for them): inherit or deny.
@@ -257,7 +258,8 @@ class PolicyList(StrEnum):
 
     @property
     def file_name(self) -> str:
-        return "high_risk.csv" if self is PolicyList.HIGH_RISK else "embargoed.csv"
+        # The names of the shipped defaults, so an operator's copy reads the same.
+        return HIGH_RISK_FILE if self is PolicyList.HIGH_RISK else EMBARGOED_FILE
 
     @property
     def setting(self) -> str:

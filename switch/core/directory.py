@@ -6,7 +6,7 @@ The whole directory is rebuilt in a worker thread whenever the single
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -21,7 +21,7 @@ from switch.policy import (
     Override,
 )
 
-from .e911_types import EmergencyLocation
+from .locations import DeviceLocation, SiteContacts, load_locations, load_notification_targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,17 @@ class AccountRecord:
     caller_id_mode: str = "replace"  # or "reject"
     outside_line_prefix: str | None = None
     home_area_code: str | None = None
+    e911: AccountE911 = field(default_factory=lambda: AccountE911())
+
+
+@dataclass(frozen=True, slots=True)
+class AccountE911:
+    """An account's E911 settings (see provisioning.models for their meaning)."""
+
+    enforcement: str = "enforce"  # or "warn"
+    moved_device_action: str = "restrict"  # or "alert"
+    transfer_action: str = "allow_and_charge"  # or "refuse"
+    transfer_fee: str = "150.00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +96,9 @@ class Directory:
     extensions_by_id: dict[int, ExtensionRecord] = field(default_factory=dict)
     accounts: dict[int, AccountRecord] = field(default_factory=dict)
     dids: dict[str, DidRecord] = field(default_factory=dict)
-    # device id -> its registered location (or its site's); account id -> fallback address
-    locations: dict[int, EmergencyLocation] = field(default_factory=dict)
-    account_locations: dict[int, EmergencyLocation] = field(default_factory=dict)
+    # device id -> its registered E911 location; site id -> who is told of a 911 call
+    locations: dict[int, DeviceLocation] = field(default_factory=dict)
+    site_contacts: dict[int, SiteContacts] = field(default_factory=dict)
 
     def device(self, username: str) -> DeviceRecord | None:
         return self.devices.get(username)
@@ -110,7 +121,26 @@ def load_directory(engine: Engine) -> Directory:
         extensions = list(session.scalars(select(Extension)))
         devices = list(session.scalars(select(Device)))
         dids = list(session.scalars(select(Did)))
-    return build_directory(version, accounts, extensions, devices, dids)
+        e911 = {
+            a.id: AccountE911(
+                enforcement=_status(a.e911_enforcement or "enforce"),
+                moved_device_action=_status(a.moved_device_action or "restrict"),
+                transfer_action=_status(a.transfer_911_action or "allow_and_charge"),
+                transfer_fee=str(a.transfer_911_fee or "150.00"),
+            )
+            for a in accounts
+        }
+        directory = build_directory(version, accounts, extensions, devices, dids)
+    accounts_with_e911 = {
+        account_id: replace(record, e911=e911.get(account_id, AccountE911()))
+        for account_id, record in directory.accounts.items()
+    }
+    return replace(
+        directory,
+        accounts=accounts_with_e911,
+        locations=load_locations(engine),
+        site_contacts=load_notification_targets(engine),
+    )
 
 
 def build_directory(

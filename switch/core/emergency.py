@@ -25,9 +25,7 @@ log = logging.getLogger(__name__)
 def locate(device: DeviceRecord, directory: Directory) -> EmergencyLocation | None:
     """The device's registered address, else its site's, else its account's."""
     found = directory.locations.get(device.id)
-    if found is not None:
-        return found
-    return directory.account_locations.get(device.account_id)
+    return found.for_emergency() if found is not None else None
 
 
 def add_location(

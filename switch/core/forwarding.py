@@ -22,7 +22,8 @@ class LocalAddress:
     """How this switch names itself on one transport."""
 
     host: str
-    ports: dict[str, int]  # transport -> listening port
+    ports: dict[str, int]  # transport -> the port put in Via and Record-Route
+    all_ports: frozenset[int] = frozenset()  # every listening port: all of them are "us"
 
     def port(self, transport: str) -> int:
         return self.ports.get(transport) or next(iter(self.ports.values()))
@@ -39,7 +40,11 @@ class LocalAddress:
 
     def is_me(self, host: str, port: int | None, local_hosts: frozenset[str]) -> bool:
         bare = host[1:-1] if host.startswith("[") else host
-        return bare.lower() in local_hosts and (port is None or port in self.ports.values())
+        return bare.lower() in local_hosts and (port is None or port in self.local_ports)
+
+    @property
+    def local_ports(self) -> frozenset[int]:
+        return self.all_ports | frozenset(self.ports.values())
 
 
 def loop_hash(request: Request) -> str:
@@ -70,21 +75,27 @@ def is_looping(request: Request, me: LocalAddress, local_hosts: frozenset[str]) 
     )
 
 
-def pop_own_routes(request: Request, me: LocalAddress, local_hosts: frozenset[str]) -> None:
-    """Remove the Route entries that name this switch (RFC 3261 §16.4; two with double RR)."""
+def pop_own_routes(request: Request, me: LocalAddress, local_hosts: frozenset[str]) -> int:
+    """Remove the Route entries that name this switch (RFC 3261 §16.4; two with double RR).
+
+    Returns how many there were: an in-dialog request without one did not come
+    through this switch's Record-Route and is not relayed anywhere.
+    """
+    popped = 0
     while True:
         routes = request.headers.values("Route")
         if not routes:
-            return
+            return popped
         try:
             top = parse_address_list(routes[0])[0].uri
         except (SipError, IndexError):
-            return
+            return popped
         if not isinstance(top, SipURI) or not me.is_me(top.host, top.port, local_hosts):
-            return
+            return popped
         request.headers.remove("Route")
         for value in routes[1:]:
             request.headers.add("Route", value)
+        popped += 1
 
 
 def forward_copy(

@@ -105,9 +105,9 @@ class Proxy:
             return
         from .proxy_dialog import forward_in_dialog
 
-        pop_own_routes(request, self.me, self.local_hosts)
+        routed_via_us = pop_own_routes(request, self.me, self.local_hosts) > 0
         if request.to.tag is not None:
-            forward_in_dialog(self, request, source, now)
+            forward_in_dialog(self, request, source, now, routed_via_us=routed_via_us)
         elif request.method == "CANCEL":
             self._cancel_from_caller(request, source, now)
         elif request.method == "ACK":
@@ -198,7 +198,7 @@ class Proxy:
     ) -> RoutePlan | Rejection:
         request = ctx.request
         uri = request.uri
-        local_ports = frozenset(self.me.ports.values())
+        local_ports = self.me.local_ports
         if not isinstance(uri, SipURI) or not is_local_uri(uri, self.local_hosts, local_ports):
             return Rejection(403, "Relaying Denied")
         dialled = unquote(uri.user or "")

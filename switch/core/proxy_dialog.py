@@ -24,7 +24,12 @@ log = logging.getLogger(__name__)
 DEAD_STATUSES = frozenset({408, 481})
 
 
-def _next_hop(proxy: Proxy, request: Request, dialog: Dialog | None) -> Peer | None:
+def _next_hop(
+    proxy: Proxy, request: Request, dialog: Dialog | None, routed_via_us: bool
+) -> Peer | None:
+    if dialog is None and not routed_via_us:
+        # Not a dialog this switch record-routes: relaying it would make an open relay.
+        return None
     routes = request.headers.values("Route")
     if routes:
         try:
@@ -36,18 +41,18 @@ def _next_hop(proxy: Proxy, request: Request, dialog: Dialog | None) -> Peer | N
         # Reach each side where its packets came from, not where its Contact says (NAT).
         return dialog.callee_peer if dialog.from_caller(request.from_.tag) else dialog.caller_peer
     uri = request.uri
-    if isinstance(uri, SipURI) and not is_local_uri(
-        uri, proxy.local_hosts, frozenset(proxy.me.ports.values())
-    ):
+    if isinstance(uri, SipURI) and not is_local_uri(uri, proxy.local_hosts, proxy.me.local_ports):
         return destination_of(uri)
     return None
 
 
-def forward_in_dialog(proxy: Proxy, request: Request, source: Peer, now: float) -> None:
+def forward_in_dialog(
+    proxy: Proxy, request: Request, source: Peer, now: float, *, routed_via_us: bool
+) -> None:
     dialog = proxy.dialogs.find(request.call_id, request.from_.tag, request.to.tag)
     if dialog is not None:
         dialog.note_cseq(request.from_.tag, request.cseq.seq)
-    peer = _next_hop(proxy, request, dialog)
+    peer = _next_hop(proxy, request, dialog, routed_via_us)
     if peer is None:
         if request.method != "ACK":
             proxy.reply_stateless(request, source, make_response(request, 481), now)

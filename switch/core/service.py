@@ -17,7 +17,7 @@ from switch.cdr.writer import CdrWriter
 from switch.config import Settings
 from switch.metrics import Metrics
 from switch.metrics_http import start_http
-from switch.sip.transaction import TransactionLayer
+from switch.sip.transaction import TransactionLayer, TransactionState
 from switch.transport.manager import TransportManager
 
 from .auth import Authenticator, load_nonce_secret
@@ -102,7 +102,6 @@ class SwitchService:
             )
         log.info("loaded %d devices, %d bindings", len(self.directory.devices), len(self.location))
         await self.transports.start()
-        self.dispatcher.local_ports = frozenset(self.transports.ports.values())
         loop = asyncio.get_running_loop()
         self.proxy = Proxy(
             self.settings,
@@ -111,7 +110,11 @@ class SwitchService:
             self.auth,
             self.location,
             lambda: self.directory,
-            LocalAddress(self.settings.advertised_host, dict(self.transports.ports)),
+            LocalAddress(
+                self.settings.advertised_host,
+                dict(self.transports.ports),
+                self.dispatcher.local_ports,
+            ),
             self.dispatcher.local_hosts,
             self.cdr,
             loop.call_later,
@@ -152,7 +155,13 @@ class SwitchService:
             busy = self.proxy is not None and any(
                 not c.finished for c in self.proxy.contexts.values()
             )
-            if not busy and len(self.transactions) == 0:
+            # Transactions that only absorb retransmissions (Completed, Confirmed) need no wait.
+            working = any(
+                tx.state
+                in (TransactionState.CALLING, TransactionState.TRYING, TransactionState.PROCEEDING)
+                for tx in self.transactions
+            )
+            if not busy and not working:
                 break
             await asyncio.sleep(0.1)
 

@@ -45,6 +45,15 @@ class Subject:
         return f"{self.kind.value} {self.id}"
 
 
+# Hot-path dictionary key of a subject: (SubjectKind value, id). Plain tuples of str and
+# int hash in C, where the dataclass (and its enum field) would hash in Python.
+SubjectKey = tuple[str, int | str]
+
+
+def subject_of(key: SubjectKey) -> Subject:
+    return Subject(SubjectKind(key[0]), str(key[1]))
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """One finding. ``figures`` are the numbers that triggered it (unhashable, by design).

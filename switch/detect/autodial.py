@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from switch.cdr.record import Direction, Disposition
@@ -20,12 +21,13 @@ from switch.detect.alerts import (
     AlertGate,
     DetectorKind,
     Level,
-    Subject,
-    SubjectKind,
+    SubjectKey,
     bounded,
+    subject_of,
 )
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import CallAttempt, CallEnded, Event, SeatKind
+from switch.detect.events import CallAttempt, CallEnded, SeatKind
 from switch.detect.profile import Profiles
 from switch.detect.window import CallIndex, Concurrency, LruStates
 from switch.policy.destination import DestinationClass
@@ -126,7 +128,7 @@ class _Stream:
         self.last_dest: int | None = None
 
 
-class AutodialDetector:
+class AutodialDetector(BaseDetector):
     """Scores outbound dialling per extension (or device) and per account."""
 
     kind = DetectorKind.AUTODIAL
@@ -138,26 +140,20 @@ class AutodialDetector:
         self.profiles = profiles or Profiles()
         self.gate = AlertGate(self.t.cooldown)
         t = self.t
-        self._streams: LruStates[Subject, _Stream] = LruStates(
+        self._streams: LruStates[SubjectKey, _Stream] = LruStates(
             _Stream, idle_ttl=max(t.idle_ttl, t.window), max_keys=t.max_keys
         )
-        self._calls: CallIndex[tuple[Subject | None, Subject | None]] = CallIndex()
-        self._seats: Concurrency[Subject] = Concurrency()
+        self._calls: CallIndex[tuple[SubjectKey | None, SubjectKey | None]] = CallIndex()
+        self._seats: Concurrency[SubjectKey] = Concurrency()
 
-    def feed(self, event: Event) -> list[Alert]:
-        if isinstance(event, CallAttempt):
-            return self._attempt(event)
-        if isinstance(event, CallEnded):
-            self._ended(event)
-        return []
+    def handlers(self) -> Mapping[type, Handler]:
+        return {CallAttempt: self._attempt, CallEnded: self._ended}
 
     def _attempt(self, a: CallAttempt) -> list[Alert]:
         if a.direction is not Direction.OUTBOUND or a.destination_class in _IGNORED:
             return []
-        seat = _seat_subject(a)
-        account = (
-            Subject(SubjectKind.ACCOUNT, str(a.account_id)) if a.account_id is not None else None
-        )
+        seat = _seat_key(a)
+        account: SubjectKey | None = ("account", a.account_id) if a.account_id is not None else None
         self._calls.put(a.call_id, (seat, account), a.time)
         off = not self.profiles.get(a.account_id).in_business_hours(a.time)
         dest = _digits(a.destination)
@@ -174,12 +170,12 @@ class AutodialDetector:
             stream = self._streams.touch(account, a.time)
             self._push(stream, a, dest, off, ext_key)
             alerts += self._evaluate(account, stream, a, 0, per_extension=True)
-        return self.gate.filter(alerts)
+        return alerts
 
-    def _ended(self, e: CallEnded) -> None:
+    def _ended(self, e: CallEnded) -> list[Alert]:
         subjects = self._calls.pop(e.call_id)
         if subjects is None:
-            return
+            return []
         self._seats.close(e.call_id)
         answered = e.billable_seconds > 0 or e.disposition is Disposition.ANSWERED
         for subject in subjects:
@@ -190,6 +186,7 @@ class AutodialDetector:
                 continue
             stream.outcomes.append((e.time, e.billable_seconds, answered))
             self._count_outcome(stream, e.billable_seconds, answered, +1)
+        return []
 
     def _push(self, s: _Stream, a: CallAttempt, dest: int | None, off: bool, ext: int) -> None:
         t = self.t
@@ -238,7 +235,7 @@ class AutodialDetector:
             self._count_outcome(s, billable, answered, -1)
 
     def _evaluate(
-        self, subject: Subject, s: _Stream, a: CallAttempt, concurrent: int, *, per_extension: bool
+        self, key: SubjectKey, s: _Stream, a: CallAttempt, concurrent: int, *, per_extension: bool
     ) -> list[Alert]:
         t = self.t
         n = len(s.attempts)
@@ -249,6 +246,9 @@ class AutodialDetector:
         if score < t.warning_score:
             return []
         level = Level.CRITICAL if score >= t.critical_score else Level.WARNING
+        subject = subject_of(key)
+        if not self.gate.claim(self.kind, subject, level, a.time):
+            return []
         figures["score"] = float(score)
         start = s.attempts[0][0]
         who = "account" if per_extension else str(subject)
@@ -342,11 +342,11 @@ def _beyond(value: float, cut: float, low: bool) -> bool:
     return value <= cut if low else value >= cut
 
 
-def _seat_subject(a: CallAttempt) -> Subject | None:
+def _seat_key(a: CallAttempt) -> SubjectKey | None:
     if a.extension_id is not None:
-        return Subject(SubjectKind.EXTENSION, str(a.extension_id))
+        return ("extension", a.extension_id)
     if a.device_id is not None:
-        return Subject(SubjectKind.DEVICE, str(a.device_id))
+        return ("device", a.device_id)
     return None
 
 

@@ -6,6 +6,7 @@ and attempts started within a few seconds of each other count, whichever is more
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from switch.cdr.record import Direction
@@ -18,8 +19,9 @@ from switch.detect.alerts import (
     SubjectKind,
     bounded,
 )
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import CallAttempt, CallEnded, Event
+from switch.detect.events import CallAttempt, CallEnded
 from switch.detect.window import Concurrency, LruStates, TimeWindow
 from switch.policy.destination import DestinationClass
 
@@ -43,7 +45,7 @@ class BlastingThresholds:
             raise ThresholdError("blasting needs 1 <= warning <= critical")
 
 
-class BlastingDetector:
+class BlastingDetector(BaseDetector):
     kind = DetectorKind.BLASTING
 
     def __init__(self, thresholds: BlastingThresholds | None = None) -> None:
@@ -56,11 +58,11 @@ class BlastingDetector:
         )
         self._live: Concurrency[int] = Concurrency()
 
-    def feed(self, event: Event) -> list[Alert]:
-        if isinstance(event, CallAttempt):
-            return self.gate.filter(self._attempt(event))
-        if isinstance(event, CallEnded):
-            self._live.close(event.call_id)
+    def handlers(self) -> Mapping[type, Handler]:
+        return {CallAttempt: self._attempt, CallEnded: self._ended}
+
+    def _ended(self, e: CallEnded) -> list[Alert]:
+        self._live.close(e.call_id)
         return []
 
     def _attempt(self, a: CallAttempt) -> list[Alert]:
@@ -77,12 +79,14 @@ class BlastingDetector:
         if worst < t.warning:
             return []
         level = Level.CRITICAL if worst >= t.critical else Level.WARNING
+        subject = Subject(SubjectKind.ACCOUNT, str(a.account_id))
+        if not self.gate.claim(self.kind, subject, level, a.time):
+            return []
         figures = {"live_outbound": float(live), f"started_within_{t.near_window:g}s": float(near)}
         text = (
             f"{live} outbound calls live at once, {near} started within {t.near_window:g} s "
             f"(limit {t.critical})"
         )
-        subject = Subject(SubjectKind.ACCOUNT, str(a.account_id))
         evidence = bounded(recent.labels() if near >= live else self._live.members(a.account_id))
         start = recent.first_time(a.time)
         return [

@@ -5,20 +5,17 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from switch.cdr.record import CallRecord
 from switch.detect.alerts import Alert
 from switch.detect.autodial import AutodialDetector, AutodialThresholds
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.blasting import BlastingDetector, BlastingThresholds
 from switch.detect.events import (
-    AuthFailure,
     CallAnswered,
     CallAttempt,
     CallEnded,
     Event,
-    Registration,
-    RequestSeen,
     SeatKind,
     events_from_record,
 )
@@ -34,10 +31,6 @@ from switch.detect.security import (
 from switch.detect.tollfraud import TollFraudDetector, TollFraudThresholds
 from switch.detect.trunking import TrunkingDetector, TrunkingThresholds
 from switch.detect.wangiri import WangiriDetector, WangiriThresholds
-
-
-class Detector(Protocol):
-    def feed(self, event: Event) -> list[Alert]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,27 +64,27 @@ class DetectionEngine:
         self.scanner = ScannerDetector(c.scanner)
         self.rate_limit = RateLimitDetector(c.rate_limit)
         self.fair_use = FairUseDetector(c.fair_use, p)
-        calls: list[Detector] = [
+        self.detectors: tuple[BaseDetector, ...] = (
             self.autodial,
             self.trunking,
             self.toll_fraud,
             self.wangiri,
             self.blasting,
             self.fair_use,
-        ]
-        self._routes: dict[type, list[Detector]] = {
-            CallAttempt: calls,
-            CallAnswered: [self.trunking],
-            CallEnded: calls,
-            Registration: [self.trunking, self.toll_fraud, self.scanner],
-            AuthFailure: [self.brute_force, self.scanner],
-            RequestSeen: [self.scanner, self.rate_limit],
-        }
+            self.brute_force,
+            self.scanner,
+            self.rate_limit,
+        )
+        routes: dict[type, list[Handler]] = {}
+        for detector in self.detectors:
+            for kind, handler in detector.handlers().items():
+                routes.setdefault(kind, []).append(handler)
+        self._routes = {kind: tuple(handlers) for kind, handlers in routes.items()}
 
     def feed(self, event: Event) -> list[Alert]:
         alerts: list[Alert] = []
-        for detector in self._routes.get(type(event), ()):
-            found = detector.feed(event)
+        for handler in self._routes.get(type(event), ()):
+            found = handler(event)
             if found:
                 alerts += found
         return alerts

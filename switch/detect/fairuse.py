@@ -16,15 +16,15 @@ from enum import StrEnum
 from switch.cdr.record import Direction
 from switch.detect.alerts import (
     Alert,
-    AlertGate,
     DetectorKind,
     Level,
     Subject,
     SubjectKind,
     bounded,
 )
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import CallAttempt, CallEnded, Event
+from switch.detect.events import CallAttempt, CallEnded
 from switch.detect.profile import AccountProfile, Profiles
 from switch.detect.window import CallIndex, LruStates
 from switch.policy.destination import DestinationClass
@@ -88,7 +88,6 @@ class FairUseThresholds:
 
     plans: Mapping[str, FairUsePlan] = field(default_factory=lambda: dict(PRESETS))
     default_plan: FairUsePlan = DEFAULT_PLAN
-    cooldown: float = 86_400.0
     max_call_seconds: float = 24 * 3600.0
     idle_ttl: float = 40 * 86_400.0
     max_keys: int = 400_000
@@ -123,7 +122,7 @@ class Usage:
         return self.seconds[pool] / 60.0
 
 
-class FairUseDetector:
+class FairUseDetector(BaseDetector):
     kind = DetectorKind.FAIR_USE
 
     def __init__(
@@ -131,11 +130,18 @@ class FairUseDetector:
     ) -> None:
         self.t = thresholds or FairUseThresholds()
         self.profiles = profiles or Profiles()
-        self.gate = AlertGate(self.t.cooldown)
         self._usage: LruStates[tuple[int, float], Usage] = LruStates(
             lambda: Usage(0.0, 0.0), idle_ttl=self.t.idle_ttl, max_keys=self.t.max_keys
         )
         self._calls: CallIndex[tuple[int, Pool, float]] = CallIndex(self.t.max_call_seconds)
+        self._periods: dict[int, tuple[float, float]] = {}  # billing day -> current period
+
+    def _period(self, time: float, billing_day: int) -> tuple[float, float]:
+        cached = self._periods.get(billing_day)
+        if cached is not None and cached[0] <= time < cached[1]:
+            return cached
+        period = self._periods[billing_day] = billing_period(time, billing_day)
+        return period
 
     def plan_for(self, profile: AccountProfile) -> FairUsePlan:
         return self.t.plans.get(profile.plan, self.t.default_plan)
@@ -148,22 +154,19 @@ class FairUseDetector:
     def usage_by_account(self, period_start: float) -> dict[int, Usage]:
         return {key[0]: usage for key, usage in self._usage.items() if key[1] == period_start}
 
-    def feed(self, event: Event) -> list[Alert]:
-        if isinstance(event, CallAttempt):
-            self._attempt(event)
-        elif isinstance(event, CallEnded):
-            return self.gate.filter(self._ended(event))
-        return []
+    def handlers(self) -> Mapping[type, Handler]:
+        return {CallAttempt: self._attempt, CallEnded: self._ended}
 
-    def _attempt(self, a: CallAttempt) -> None:
+    def _attempt(self, a: CallAttempt) -> list[Alert]:
         if a.account_id is None:
-            return
+            return []
         profile = self.profiles.get(a.account_id)
         plan = self.plan_for(profile)
         pool = _pool(plan, a)
         if pool is not None:
-            start, _ = billing_period(a.time, profile.billing_day)
+            start, _ = self._period(a.time, profile.billing_day)
             self._calls.put(a.call_id, (a.account_id, pool, start), a.time)
+        return []
 
     def _ended(self, e: CallEnded) -> list[Alert]:
         entry = self._calls.pop(e.call_id)
@@ -189,14 +192,14 @@ class FairUseDetector:
             return []
         if (pool, level) in usage.fired:
             return []
-        usage.fired.add((pool, level))
+        usage.fired.add((pool, level))  # once per pool, level and period: a stronger cool-down
+        subject = Subject(SubjectKind.ACCOUNT, str(account_id))
         share = minutes / cap
         figures = {"minutes": round(minutes, 1), "allowance_minutes": cap, "share": round(share, 3)}
         text = (
             f"{pool.value} minutes this period: {minutes:.0f} of {cap:.0f} allowed "
             f"({share:.0%}) on plan {plan.name}"
         )
-        subject = Subject(SubjectKind.ACCOUNT, str(account_id))
         return [
             Alert(
                 self.kind,

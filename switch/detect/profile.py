@@ -58,9 +58,12 @@ class AccountProfile:
         return (self.local(time) % DAY) / 3600.0
 
     def in_business_hours(self, time: float) -> bool:
-        if self.weekday(time) not in self.business_days:
+        # Inlined arithmetic: this runs for every outbound attempt.
+        local = time + self.utc_offset_minutes * 60.0
+        day, seconds = divmod(local, DAY)
+        if (int(day) + _EPOCH_WEEKDAY) % 7 not in self.business_days:
             return False
-        return self.business_start <= self.hour(time) < self.business_end
+        return self.business_start * 3600.0 <= seconds < self.business_end * 3600.0
 
     def is_night(self, time: float) -> bool:
         hour = self.hour(time)

@@ -8,12 +8,14 @@ until then. Trusted hosts, such as the carrier's trunk, are exempt.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from switch.detect.alerts import Alert, AlertGate, DetectorKind, Level, Subject, SubjectKind
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import Event, RequestSeen, source_host
+from switch.detect.events import RequestSeen, source_host
 from switch.detect.window import LruStates, TimeWindow
 
 
@@ -96,7 +98,7 @@ class RateLimiter:
         return 0 if state is None else state.episodes.count(now)
 
 
-class RateLimitDetector:
+class RateLimitDetector(BaseDetector):
     """Turns a host going over the rate into an alert (critical when it keeps coming back)."""
 
     kind = DetectorKind.RATE_LIMIT
@@ -105,9 +107,10 @@ class RateLimitDetector:
         self.limiter = RateLimiter(policy)
         self.gate = AlertGate(self.limiter.policy.cooldown)
 
-    def feed(self, event: Event) -> list[Alert]:
-        if not isinstance(event, RequestSeen):
-            return []
+    def handlers(self) -> Mapping[type, Handler]:
+        return {RequestSeen: self._request}
+
+    def _request(self, event: RequestSeen) -> list[Alert]:
         if self.limiter.hit(event.source_address, event.time) is not RateVerdict.LIMITED:
             return []
         p = self.limiter.policy

@@ -8,7 +8,7 @@ they exist and authenticate).
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from switch.detect.alerts import (
@@ -20,30 +20,11 @@ from switch.detect.alerts import (
     SubjectKind,
     bounded,
 )
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import AuthFailure, Event, Registration, RequestSeen, source_host
+from switch.detect.events import AuthFailure, Registration, RequestSeen, source_host
+from switch.detect.useragents import SCANNER_USER_AGENTS, UserAgentMatcher
 from switch.detect.window import DistinctWindow, LruStates, TimeWindow
-
-# User-Agent fragments of SIP scanning and cracking tools.
-SCANNER_USER_AGENTS: tuple[str, ...] = (
-    r"friendly-scanner",
-    r"sipvicious",
-    r"sipcli",
-    r"vaxsipuseragent",
-    r"pplsip",
-    r"sundayddr",
-    r"\biwar\b",
-    r"sivus",
-    r"\bgulp\b",
-    r"sip-scan",
-    r"\bsmap\b",
-    r"sipsak",
-    r"svcrack|svwar|svmap",
-    r"sipscan",
-    r"nmap",
-    r"sippts",
-    r"voipbuster",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +49,7 @@ class BruteForceThresholds:
             raise ThresholdError("brute-force username_critical is below username_warning")
 
 
-class BruteForceDetector:
+class BruteForceDetector(BaseDetector):
     kind = DetectorKind.BRUTE_FORCE
 
     def __init__(self, thresholds: BruteForceThresholds | None = None) -> None:
@@ -82,64 +63,47 @@ class BruteForceDetector:
             lambda: TimeWindow(t.username_window, limit), idle_ttl=t.idle_ttl, max_keys=t.max_keys
         )
 
-    def feed(self, event: Event) -> list[Alert]:
-        if not isinstance(event, AuthFailure):
-            return []
-        t = self.t
+    def handlers(self) -> Mapping[type, Handler]:
+        return {AuthFailure: self._failure}
+
+    def _failure(self, event: AuthFailure) -> list[Alert]:
+        t, now = self.t, event.time
         host = source_host(event.source_address)
-        alerts: list[Alert] = []
-        window = self._sources.touch(host, event.time)
-        window.add(event.time, event.username or "")
-        count = window.count(event.time)
-        if count >= t.source_warning:
-            level = Level.CRITICAL if count >= t.source_critical else Level.WARNING
-            users = len(set(window.labels()))
-            text = (
-                f"{count} failed authentications from {host} in {t.source_window:g} s "
-                f"over {users} user name(s)"
-            )
-            figures = {"failures": float(count), "usernames": float(users)}
-            subject = Subject(SubjectKind.SOURCE, host)
-            start = window.first_time(event.time)
-            alerts.append(
-                Alert(
-                    self.kind,
-                    level,
-                    subject,
-                    start,
-                    event.time,
-                    figures,
-                    bounded(window.labels()),
-                    text,
-                )
-            )
+        window = self._sources.touch(host, now)
+        window.add(now, event.username or "")
+        alerts = self._check(
+            window, Subject(SubjectKind.SOURCE, host), t.source_warning, t.source_critical, now
+        )
         if event.username:
-            users_window = self._users.touch(event.username, event.time)
-            users_window.add(event.time, host)
-            count = users_window.count(event.time)
-            if count >= t.username_warning:
-                level = Level.CRITICAL if count >= t.username_critical else Level.WARNING
-                sources = len(set(users_window.labels()))
-                text = (
-                    f"{count} failed authentications for one user name in "
-                    f"{t.username_window / 60:g} min from {sources} source(s)"
-                )
-                figures = {"failures": float(count), "sources": float(sources)}
-                subject = Subject(SubjectKind.USERNAME, event.username)
-                start = users_window.first_time(event.time)
-                alerts.append(
-                    Alert(
-                        self.kind,
-                        level,
-                        subject,
-                        start,
-                        event.time,
-                        figures,
-                        bounded(users_window.labels()),
-                        text,
-                    )
-                )
-        return self.gate.filter(alerts)
+            users = self._users.touch(event.username, now)
+            users.add(now, host)
+            subject = Subject(SubjectKind.USERNAME, event.username)
+            alerts += self._check(users, subject, t.username_warning, t.username_critical, now)
+        return alerts
+
+    def _check(
+        self, window: TimeWindow, subject: Subject, warning: int, critical: int, now: float
+    ) -> list[Alert]:
+        count = window.count(now)
+        if count < warning:
+            return []
+        level = Level.CRITICAL if count >= critical else Level.WARNING
+        if not self.gate.claim(self.kind, subject, level, now):
+            return []
+        others = len(set(window.labels()))
+        if subject.kind is SubjectKind.SOURCE:
+            span = f"{self.t.source_window:g} s"
+            figures = {"failures": float(count), "usernames": float(others)}
+            text = f"{count} failed authentications from {subject.id} in {span} over {others} "
+            text += "user name(s)"
+        else:
+            span = f"{self.t.username_window / 60:g} min"
+            figures = {"failures": float(count), "sources": float(others)}
+            text = f"{count} failed authentications for one user name in {span} from {others} "
+            text += "source(s)"
+        start = window.first_time(now)
+        evidence = bounded(window.labels())
+        return [Alert(self.kind, level, subject, start, now, figures, evidence, text)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,47 +125,49 @@ class ScannerThresholds:
             raise ThresholdError("scanner sweep_critical is below sweep_warning")
 
 
-class ScannerDetector:
+class ScannerDetector(BaseDetector):
     kind = DetectorKind.SCANNER
 
     def __init__(self, thresholds: ScannerThresholds | None = None) -> None:
         t = self.t = thresholds or ScannerThresholds()
         self.gate = AlertGate(t.cooldown)
-        self._ua = re.compile("|".join(f"(?:{p})" for p in t.user_agents), re.IGNORECASE)
+        self.is_scanner = UserAgentMatcher(t.user_agents)
         self._sweeps: LruStates[str, DistinctWindow] = LruStates(
             lambda: DistinctWindow(t.sweep_window, limit=4 * t.sweep_critical),
             idle_ttl=t.idle_ttl,
             max_keys=t.max_keys,
         )
 
-    def is_scanner(self, user_agent: str | None) -> bool:
-        return bool(user_agent) and self._ua.search(user_agent or "") is not None
+    def handlers(self) -> Mapping[type, Handler]:
+        return {
+            AuthFailure: self._failure,
+            RequestSeen: self._request,
+            Registration: self._registration,
+        }
 
-    def feed(self, event: Event) -> list[Alert]:
-        if isinstance(event, AuthFailure):
-            alerts = self._user_agent(event.source_address, event.user_agent, event.time)
+    def _failure(self, event: AuthFailure) -> list[Alert]:
+        alerts = self._user_agent(event.source_address, event.user_agent, event.time)
+        return alerts + self._sweep(event.source_address, event.username, event.time)
+
+    def _request(self, event: RequestSeen) -> list[Alert]:
+        alerts = self._user_agent(event.source_address, event.user_agent, event.time)
+        if event.method.upper() in self.t.sweep_methods and event.username_known is not True:
             alerts += self._sweep(event.source_address, event.username, event.time)
-        elif isinstance(event, RequestSeen):
-            alerts = self._user_agent(event.source_address, event.user_agent, event.time)
-            if event.method.upper() in self.t.sweep_methods and event.username_known is not True:
-                alerts += self._sweep(event.source_address, event.username, event.time)
-        elif isinstance(event, Registration):
-            alerts = self._user_agent(event.source_address, event.user_agent, event.time)
-        else:
-            return []
-        return self.gate.filter(alerts)
+        return alerts
+
+    def _registration(self, event: Registration) -> list[Alert]:
+        return self._user_agent(event.source_address, event.user_agent, event.time)
 
     def _user_agent(self, source: str, user_agent: str | None, now: float) -> list[Alert]:
         if not self.is_scanner(user_agent):
             return []
         host = source_host(source)
-        text = f"{host} sent requests with the User-Agent of a SIP scanner ({user_agent})"
         subject = Subject(SubjectKind.SOURCE, host)
-        return [
-            Alert(
-                self.kind, Level.CRITICAL, subject, now, now, {"scanner_user_agent": 1.0}, (), text
-            )
-        ]
+        if not self.gate.claim(self.kind, subject, Level.CRITICAL, now):
+            return []
+        text = f"{host} sent requests with the User-Agent of a SIP scanner ({user_agent})"
+        figures = {"scanner_user_agent": 1.0}
+        return [Alert(self.kind, Level.CRITICAL, subject, now, now, figures, (), text)]
 
     def _sweep(self, source: str, username: str | None, now: float) -> list[Alert]:
         if not username:
@@ -214,20 +180,15 @@ class ScannerDetector:
         if count < t.sweep_warning:
             return []
         level = Level.CRITICAL if count >= t.sweep_critical else Level.WARNING
+        subject = Subject(SubjectKind.SOURCE, host)
+        if not self.gate.claim(self.kind, subject, level, now):
+            return []
         text = (
             f"{host} tried {count} unknown or failing user names in "
             f"{t.sweep_window / 60:g} min: a sweep"
         )
-        subject = Subject(SubjectKind.SOURCE, host)
+        figures = {"distinct_usernames": float(count)}
+        evidence = bounded(names.values())
         return [
-            Alert(
-                self.kind,
-                level,
-                subject,
-                now - t.sweep_window,
-                now,
-                {"distinct_usernames": float(count)},
-                bounded(names.values()),
-                text,
-            )
+            Alert(self.kind, level, subject, now - t.sweep_window, now, figures, evidence, text)
         ]

@@ -11,6 +11,7 @@ on one credential.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from switch.cdr.record import Direction
@@ -23,8 +24,9 @@ from switch.detect.alerts import (
     SubjectKind,
     bounded,
 )
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import CallAttempt, CallEnded, Event, Registration, network_of
+from switch.detect.events import CallAttempt, CallEnded, Registration, network_of
 from switch.detect.profile import AccountProfile, Profiles
 from switch.detect.window import Concurrency, LruStates, TimeWindow
 from switch.policy.destination import DestinationClass
@@ -85,6 +87,19 @@ class _Account:
         self.hour = TimeWindow(burst_window, limit=5000)
 
 
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """What one costly attempt looks like against the account's habit."""
+
+    today: int
+    baseline: float
+    excess: float
+    hour: int
+    off: bool
+    moved: bool
+    concurrent: int
+
+
 class _Credential:
     __slots__ = ("countries", "moved_at", "networks")
 
@@ -94,7 +109,7 @@ class _Credential:
         self.moved_at: float | None = None  # last registration from somewhere new
 
 
-class TollFraudDetector:
+class TollFraudDetector(BaseDetector):
     kind = DetectorKind.TOLL_FRAUD
 
     def __init__(
@@ -111,13 +126,15 @@ class TollFraudDetector:
         )
         self._live: Concurrency[str] = Concurrency()
 
-    def feed(self, event: Event) -> list[Alert]:
-        if isinstance(event, CallAttempt):
-            return self.gate.filter(self._attempt(event))
-        if isinstance(event, CallEnded):
-            self._live.close(event.call_id)
-        elif isinstance(event, Registration):
-            self._registration(event)
+    def handlers(self) -> Mapping[type, Handler]:
+        return {
+            CallAttempt: self._attempt,
+            CallEnded: self._ended,
+            Registration: self._registration,
+        }
+
+    def _ended(self, e: CallEnded) -> list[Alert]:
+        self._live.close(e.call_id)
         return []
 
     def baseline(self, account_id: int, now: float) -> float:
@@ -130,7 +147,7 @@ class TollFraudDetector:
             ewma = state.ewma
         return self._effective(ewma, profile)
 
-    def _registration(self, r: Registration) -> None:
+    def _registration(self, r: Registration) -> list[Alert]:
         key = _credential_key(r.device_id, r.username)
         cred = self._credentials.touch(key, r.time)
         network = r.network or network_of(r.source_address)
@@ -144,6 +161,7 @@ class TollFraudDetector:
             cred.networks.popitem(last=False)
         if r.country:
             cred.countries.add(r.country)
+        return []
 
     def _attempt(self, a: CallAttempt) -> list[Alert]:
         t = self.t
@@ -156,75 +174,93 @@ class TollFraudDetector:
         self._roll(state, profile, a.time)
         state.today += 1
         state.hour.add(a.time, a.call_id)
-        hour = state.hour.count(a.time)
-        baseline = self._effective(state.ewma, profile)
-        excess = state.today / baseline
-        off = profile.off_hours(a.time)
         cred_key = _credential_key(a.device_id, None) if a.device_id is not None else None
         cred = self._credentials.get(cred_key) if cred_key else None
-        moved = bool(
-            cred and cred.moved_at is not None and a.time - cred.moved_at <= t.new_network_window
+        baseline = self._effective(state.ewma, profile)
+        look = _Look(
+            today=state.today,
+            baseline=baseline,
+            excess=state.today / baseline,
+            hour=state.hour.count(a.time),
+            off=profile.off_hours(a.time),
+            moved=bool(
+                cred
+                and cred.moved_at is not None
+                and a.time - cred.moved_at <= t.new_network_window
+            ),
+            concurrent=self._live.open(a.call_id, cred_key, a.time) if cred_key else 0,
         )
-        concurrent = self._live.open(a.call_id, cred_key, a.time) if cred_key else 0
-        figures = {
-            "risky_today": float(state.today),
-            "baseline_per_day": round(baseline, 2),
-            "excess_ratio": round(excess, 2),
-            "risky_last_hour": float(hour),
-            "off_hours": float(off),
-            "new_network": float(moved),
-            "concurrent_on_credential": float(concurrent),
-        }
-        evidence = bounded(state.hour.labels())
-        start = state.hour.first_time(a.time)
         alerts: list[Alert] = []
-        sample = state.today >= t.min_sample
-        above_warning = sample and excess > t.warning_factor
-        account_level: Level | None = None
-        reasons: list[str] = []
-        if sample and excess > t.critical_factor:
-            account_level = Level.CRITICAL
-            reasons.append(f"{state.today} today, {excess:.0f}x the usual {baseline:.1f}/day")
-        elif above_warning:
-            account_level = Level.WARNING
-            reasons.append(f"{state.today} today, {excess:.1f}x the usual {baseline:.1f}/day")
-        if off and hour >= t.min_sample:
-            reasons.append(f"{hour} in the last hour at night or at a weekend")
-            account_level = Level.CRITICAL if above_warning else account_level or Level.WARNING
-        if account_level is not None:
+        level, reasons = self._account_verdict(look)
+        if level is not None:
             subject = Subject(SubjectKind.ACCOUNT, str(a.account_id))
-            text = "International/premium calls: " + "; ".join(reasons)
-            alerts.append(self._alert(account_level, subject, start, a, figures, evidence, text))
-        seat_level: Level | None = None
-        seat_reasons: list[str] = []
-        if moved and hour >= t.new_network_attempts:
-            seat_level = Level.CRITICAL if above_warning and hour >= t.min_sample else Level.WARNING
-            seat_reasons.append(f"{hour} in the last hour from a credential on a new network")
-        if concurrent >= t.concurrent_warning:
-            seat_reasons.append(f"{concurrent} at once on one credential")
-            if concurrent >= t.concurrent_critical:
-                seat_level = Level.CRITICAL
-            else:
-                seat_level = seat_level or Level.WARNING
-        if seat_level is not None:
-            subject = _seat_subject(a)
-            text = "International/premium calls: " + "; ".join(seat_reasons)
-            alerts.append(self._alert(seat_level, subject, start, a, figures, evidence, text))
+            alerts += self._emit(level, subject, reasons, look, state, a)
+        level, reasons = self._seat_verdict(look)
+        if level is not None:
+            alerts += self._emit(level, _seat_subject(a), reasons, look, state, a)
         return alerts
 
-    def _alert(
+    def _account_verdict(self, look: _Look) -> tuple[Level | None, list[str]]:
+        t = self.t
+        level: Level | None = None
+        reasons: list[str] = []
+        ratio = f"{look.today} today, {look.excess:.1f}x the usual {look.baseline:.1f}/day"
+        if look.today >= t.min_sample and look.excess > t.critical_factor:
+            level = Level.CRITICAL
+            reasons.append(ratio)
+        elif self._above_warning(look):
+            level = Level.WARNING
+            reasons.append(ratio)
+        if look.off and look.hour >= t.min_sample:
+            reasons.append(f"{look.hour} in the last hour at night or at a weekend")
+            level = Level.CRITICAL if self._above_warning(look) else level or Level.WARNING
+        return level, reasons
+
+    def _seat_verdict(self, look: _Look) -> tuple[Level | None, list[str]]:
+        t = self.t
+        level: Level | None = None
+        reasons: list[str] = []
+        if look.moved and look.hour >= t.new_network_attempts:
+            burst = self._above_warning(look) and look.hour >= t.min_sample
+            level = Level.CRITICAL if burst else Level.WARNING
+            reasons.append(f"{look.hour} in the last hour from a credential on a new network")
+        if look.concurrent >= t.concurrent_warning:
+            reasons.append(f"{look.concurrent} at once on one credential")
+            if look.concurrent >= t.concurrent_critical:
+                level = Level.CRITICAL
+            else:
+                level = level or Level.WARNING
+        return level, reasons
+
+    def _above_warning(self, look: _Look) -> bool:
+        return look.today >= self.t.min_sample and look.excess > self.t.warning_factor
+
+    def _emit(
         self,
         level: Level,
         subject: Subject,
-        start: float,
+        reasons: list[str],
+        look: _Look,
+        state: _Account,
         a: CallAttempt,
-        figures: dict[str, float],
-        evidence: tuple[str, ...],
-        text: str,
-    ) -> Alert:
-        return Alert(
-            self.kind, level, subject, start, a.time, figures, evidence, text, a.account_id
-        )
+    ) -> list[Alert]:
+        if not self.gate.claim(self.kind, subject, level, a.time):
+            return []
+        figures = {
+            "risky_today": float(look.today),
+            "baseline_per_day": round(look.baseline, 2),
+            "excess_ratio": round(look.excess, 2),
+            "risky_last_hour": float(look.hour),
+            "off_hours": float(look.off),
+            "new_network": float(look.moved),
+            "concurrent_on_credential": float(look.concurrent),
+        }
+        text = "International/premium calls: " + "; ".join(reasons)
+        start = state.hour.first_time(a.time)
+        evidence = bounded(state.hour.labels())
+        return [
+            Alert(self.kind, level, subject, start, a.time, figures, evidence, text, a.account_id)
+        ]
 
     def _roll(self, state: _Account, profile: AccountProfile, now: float) -> None:
         """Close finished days into the EWMA; silent days count as zero."""

@@ -12,7 +12,7 @@ call-waiting tone says nothing about trunking).
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from switch.cdr.record import Direction
@@ -22,37 +22,17 @@ from switch.detect.alerts import (
     DetectorKind,
     Level,
     Subject,
+    SubjectKey,
     SubjectKind,
     bounded,
+    subject_of,
 )
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import CallAnswered, CallAttempt, CallEnded, Event, Registration, SeatKind
+from switch.detect.events import CallAnswered, CallAttempt, CallEnded, Registration, SeatKind
 from switch.detect.profile import Profiles
+from switch.detect.useragents import PBX_USER_AGENTS, UserAgentMatcher
 from switch.detect.window import CallIndex, Concurrency, DistinctWindow, LruStates, TimeWindow
-
-# User-Agent fragments of PBX and key-system software (the phones of the same
-# vendors register as e.g. "Grandstream GXP2170", which does not match).
-PBX_USER_AGENTS: tuple[str, ...] = (
-    r"asterisk",
-    r"freepbx",
-    r"3cx\s*phone\s*system",
-    r"3cx(?!\s*phone)",  # but not the 3CXPhone softphone
-    r"freeswitch",
-    r"elastix",
-    r"issabel",
-    r"yeastar",
-    r"grandstream\s*ucm",
-    r"\bucm6\d{3}",
-    r"panasonic[\s-]*kx-?n[st]",
-    r"\bkx-?ns\d",
-    r"fusionpbx",
-    r"wazo",
-    r"kamailio",
-    r"opensips",
-    r"vitalpbx",
-    r"trixbox",
-    r"pbx",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +79,11 @@ class _Seat:
         self.recent_calls = TimeWindow(t.identity_window, limit=50)
 
 
-class _Credential:
-    __slots__ = ("bindings",)
-
-    def __init__(self) -> None:
-        self.bindings: dict[str, float] = {}  # instance id or contact -> expiry
+# (seat key, DID, account id) of an inbound call waiting to be answered
+_Pending = tuple[SubjectKey | None, str | None, int | None]
 
 
-class TrunkingDetector:
+class TrunkingDetector(BaseDetector):
     kind = DetectorKind.TRUNKING
 
     def __init__(
@@ -115,38 +92,34 @@ class TrunkingDetector:
         t = self.t = thresholds or TrunkingThresholds()
         self.profiles = profiles or Profiles()
         self.gate = AlertGate(t.cooldown)
-        self._pbx = re.compile("|".join(f"(?:{p})" for p in t.pbx_user_agents), re.IGNORECASE)
-        self._seats: LruStates[Subject, _Seat] = LruStates(
+        self.is_pbx = UserAgentMatcher(t.pbx_user_agents)
+        self._seats: LruStates[SubjectKey, _Seat] = LruStates(
             lambda: _Seat(t), idle_ttl=t.idle_ttl, max_keys=t.max_keys
         )
-        self._credentials: LruStates[Subject, _Credential] = LruStates(
-            _Credential, idle_ttl=t.idle_ttl, max_keys=t.max_keys
+        # credential -> {instance id or contact: expiry}
+        self._bindings: LruStates[SubjectKey, dict[str, float]] = LruStates(
+            dict, idle_ttl=t.idle_ttl, max_keys=t.max_keys
         )
-        self._live: Concurrency[Subject] = Concurrency()
+        self._live: Concurrency[SubjectKey] = Concurrency()
         self._dids: Concurrency[str] = Concurrency()
-        self._pending: CallIndex[tuple[Subject | None, str | None, int | None]] = CallIndex()
+        self._pending: CallIndex[_Pending] = CallIndex()
 
-    def is_pbx(self, user_agent: str | None) -> bool:
-        return bool(user_agent) and self._pbx.search(user_agent or "") is not None
+    def handlers(self) -> Mapping[type, Handler]:
+        return {
+            CallAttempt: self._attempt,
+            CallAnswered: self._answered,
+            CallEnded: self._ended,
+            Registration: self._registration,
+        }
 
-    def feed(self, event: Event) -> list[Alert]:
-        if isinstance(event, CallAttempt):
-            alerts = self._attempt(event)
-        elif isinstance(event, CallAnswered):
-            alerts = self._answered(event)
-        elif isinstance(event, CallEnded):
-            self._live.close(event.call_id)
-            self._dids.close(event.call_id)
-            self._pending.pop(event.call_id)
-            return []
-        elif isinstance(event, Registration):
-            alerts = self._registration(event)
-        else:
-            return []
-        return self.gate.filter(alerts)
+    def _ended(self, e: CallEnded) -> list[Alert]:
+        self._live.close(e.call_id)
+        self._dids.close(e.call_id)
+        self._pending.pop(e.call_id)
+        return []
 
     def _attempt(self, a: CallAttempt) -> list[Alert]:
-        seat = _seat_subject(a) if a.seat_kind is SeatKind.SINGLE_USER else None
+        seat = _seat_key(a) if a.seat_kind is SeatKind.SINGLE_USER else None
         if a.direction is Direction.INBOUND:
             # Counted once answered; remember where it would count.
             self._pending.put(a.call_id, (seat, a.destination, a.account_id), a.time)
@@ -174,7 +147,7 @@ class TrunkingDetector:
         return alerts
 
     def _occupy(
-        self, seat: Subject, state: _Seat, call_id: str, now: float, account_id: int | None
+        self, seat: SubjectKey, state: _Seat, call_id: str, now: float, account_id: int | None
     ) -> list[Alert]:
         t = self.t
         before = self._live.count(seat)
@@ -185,76 +158,102 @@ class TrunkingDetector:
             state.episodes.add(now, call_id)
         episodes = state.episodes.count(now)
         critical = count >= t.seat_critical or episodes >= t.episodes_critical
+        level = Level.CRITICAL if critical else Level.WARNING
+        subject = subject_of(seat)
+        if not self.gate.claim(self.kind, subject, level, now):
+            return []
         figures = {
             "concurrent_calls": float(count),
             "seat_limit": float(t.seat_limit),
             "episodes_above_limit": float(episodes),
         }
         text = (
-            f"{count} calls at once on {seat} (limit {t.seat_limit}); "
+            f"{count} calls at once on {subject} (limit {t.seat_limit}); "
             f"{episodes} time(s) above the limit in {t.episode_window / 3600:.0f} h"
         )
-        level = Level.CRITICAL if critical else Level.WARNING
         start = state.episodes.first_time(now)
         evidence = bounded([*state.recent_calls.labels(), *self._live.members(seat)])
-        return [_alert(level, seat, start, now, figures, evidence, text, account_id)]
+        return [self._alert(level, subject, start, now, figures, evidence, text, account_id)]
 
-    def _identities(self, seat: Subject, state: _Seat, a: CallAttempt) -> list[Alert]:
+    def _identities(self, seat: SubjectKey, state: _Seat, a: CallAttempt) -> list[Alert]:
         t = self.t
+        new = False
         if a.caller_name:
-            state.names.add(a.caller_name.strip().lower(), a.time)
+            new = state.names.add(a.caller_name.strip().lower(), a.time)
         if a.caller_identity:
-            state.identities.add(a.caller_identity.strip().lstrip("+"), a.time)
+            new |= state.identities.add(a.caller_identity.strip().lstrip("+"), a.time)
+        if not new:  # nothing new: the distinct counts cannot have grown
+            return []
         names = state.names.count(a.time)
         numbers = state.identities.count(a.time)
         worst = max(names, numbers)
         if worst < t.identities_warning:
             return []
         level = Level.CRITICAL if worst >= t.identities_critical else Level.WARNING
+        subject = subject_of(seat)
+        if not self.gate.claim(self.kind, subject, level, a.time):
+            return []
         figures = {"distinct_caller_names": float(names), "distinct_caller_numbers": float(numbers)}
         text = (
-            f"{seat} presented {names} caller names and {numbers} caller numbers "
+            f"{subject} presented {names} caller names and {numbers} caller numbers "
             f"in {t.identity_window / 3600:.0f} h: one seat, many people"
         )
         start = a.time - t.identity_window
         evidence = bounded(state.recent_calls.labels())
-        return [_alert(level, seat, start, a.time, figures, evidence, text, a.account_id)]
+        return [self._alert(level, subject, start, a.time, figures, evidence, text, a.account_id)]
 
     def _registration(self, r: Registration) -> list[Alert]:
         if r.seat_kind is not SeatKind.SINGLE_USER:
             return []
         t = self.t
-        subject = (
-            Subject(SubjectKind.DEVICE, str(r.device_id))
+        key: SubjectKey = (
+            ("device", r.device_id)
             if r.device_id is not None
-            else Subject(SubjectKind.USERNAME, r.username)
+            else (
+                "username",
+                r.username,
+            )
         )
         alerts: list[Alert] = []
         if self.is_pbx(r.user_agent):
-            text = f"{subject} registered with the User-Agent of a PBX ({r.user_agent})"
-            figures = {"pbx_user_agent": 1.0}
-            alerts.append(
-                _alert(
-                    t.pbx_user_agent_level, subject, r.time, r.time, figures, (), text, r.account_id
+            subject = subject_of(key)
+            if self.gate.claim(self.kind, subject, t.pbx_user_agent_level, r.time):
+                text = f"{subject} registered with the User-Agent of a PBX ({r.user_agent})"
+                alerts.append(
+                    self._alert(
+                        t.pbx_user_agent_level,
+                        subject,
+                        r.time,
+                        r.time,
+                        {"pbx_user_agent": 1.0},
+                        (),
+                        text,
+                        r.account_id,
+                    )
                 )
-            )
-        cred = self._credentials.touch(subject, r.time)
-        binding = r.instance_id or r.contact or r.source_address
-        if r.expires <= 0:
-            cred.bindings.pop(binding, None)
-        else:
-            cred.bindings[binding] = r.time + r.expires
-        for key in [k for k, expiry in cred.bindings.items() if expiry <= r.time]:
-            del cred.bindings[key]
-        live = len(cred.bindings)
+        live = self._bind(key, r)
         if live >= t.bindings_warning:
             level = Level.CRITICAL if live >= t.bindings_critical else Level.WARNING
-            text = (
-                f"{live} devices or contacts registered at once behind the credential of {subject}"
-            )
-            figures = {"live_bindings": float(live)}
-            alerts.append(_alert(level, subject, r.time, r.time, figures, (), text, r.account_id))
+            subject = subject_of(key)
+            if self.gate.claim(self.kind, subject, level, r.time):
+                text = f"{live} devices or contacts registered at once behind {subject}"
+                figures = {"live_bindings": float(live)}
+                alerts.append(
+                    self._alert(level, subject, r.time, r.time, figures, (), text, r.account_id)
+                )
         return alerts
+
+    def _bind(self, key: SubjectKey, r: Registration) -> int:
+        """Update the credential's live bindings; returns how many are live."""
+        bindings = self._bindings.touch(key, r.time)
+        binding = r.instance_id or r.contact or r.source_address
+        if r.expires <= 0:
+            bindings.pop(binding, None)
+        else:
+            bindings[binding] = r.time + r.expires
+        for stale in [b for b, expiry in bindings.items() if expiry <= r.time]:
+            del bindings[stale]
+        return len(bindings)
 
     def _did(self, did: str, call_id: str, now: float, account_id: int | None) -> list[Alert]:
         seats = self.profiles.get(account_id).did_seats.get(did)
@@ -266,30 +265,30 @@ class TrunkingDetector:
         critical_above = max(seats + 1, self.t.did_critical_factor * seats)
         level = Level.CRITICAL if count > critical_above else Level.WARNING
         subject = Subject(SubjectKind.DID, did)
+        if not self.gate.claim(self.kind, subject, level, now):
+            return []
         figures = {"concurrent_inbound": float(count), "seats_behind": float(seats)}
         text = f"{count} answered inbound calls at once on a DID with {seats} seat(s) behind it"
         evidence = bounded(self._dids.members(did))
-        return [_alert(level, subject, now, now, figures, evidence, text, account_id)]
+        return [self._alert(level, subject, now, now, figures, evidence, text, account_id)]
+
+    def _alert(
+        self,
+        level: Level,
+        subject: Subject,
+        start: float,
+        end: float,
+        figures: dict[str, float],
+        evidence: tuple[str, ...],
+        text: str,
+        account_id: int | None,
+    ) -> Alert:
+        return Alert(self.kind, level, subject, start, end, figures, evidence, text, account_id)
 
 
-def _alert(
-    level: Level,
-    subject: Subject,
-    start: float,
-    end: float,
-    figures: dict[str, float],
-    evidence: tuple[str, ...],
-    text: str,
-    account_id: int | None,
-) -> Alert:
-    return Alert(
-        DetectorKind.TRUNKING, level, subject, start, end, figures, evidence, text, account_id
-    )
-
-
-def _seat_subject(a: CallAttempt) -> Subject | None:
+def _seat_key(a: CallAttempt) -> SubjectKey | None:
     if a.device_id is not None:
-        return Subject(SubjectKind.DEVICE, str(a.device_id))
+        return ("device", a.device_id)
     if a.extension_id is not None:
-        return Subject(SubjectKind.EXTENSION, str(a.extension_id))
+        return ("extension", a.extension_id)
     return None

@@ -8,6 +8,7 @@ that is where the money goes.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from switch.cdr.record import Direction
@@ -20,8 +21,9 @@ from switch.detect.alerts import (
     SubjectKind,
     bounded,
 )
+from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import CallAttempt, CallEnded, Event
+from switch.detect.events import CallAttempt, CallEnded
 from switch.detect.window import CallIndex, LruStates, TimeWindow
 
 
@@ -60,7 +62,7 @@ class _Account:
         self.wave_until = 0.0
 
 
-class WangiriDetector:
+class WangiriDetector(BaseDetector):
     kind = DetectorKind.WANGIRI
 
     def __init__(self, thresholds: WangiriThresholds | None = None) -> None:
@@ -77,12 +79,8 @@ class WangiriDetector:
             return False
         return not number[1:].startswith(self.t.home_country_codes)
 
-    def feed(self, event: Event) -> list[Alert]:
-        if isinstance(event, CallAttempt):
-            return self.gate.filter(self._attempt(event))
-        if isinstance(event, CallEnded):
-            return self.gate.filter(self._ended(event))
-        return []
+    def handlers(self) -> Mapping[type, Handler]:
+        return {CallAttempt: self._attempt, CallEnded: self._ended}
 
     def _attempt(self, a: CallAttempt) -> list[Alert]:
         if a.account_id is None:
@@ -102,6 +100,9 @@ class WangiriDetector:
         seen, inbound_call, in_wave = entry
         if not in_wave or a.time - seen > self.t.callback_window:
             return []
+        subject = Subject(SubjectKind.ACCOUNT, str(a.account_id))
+        if not self.gate.claim(self.kind, subject, Level.CRITICAL, a.time):
+            return []
         figures = {
             "wave_calls": float(len(state.wave)),
             "hours_since_missed_call": round((a.time - seen) / 3600, 2),
@@ -111,7 +112,6 @@ class WangiriDetector:
             f"one-ring inbound calls {figures['hours_since_missed_call']:.1f} h earlier"
         )
         evidence = bounded([*state.wave.labels(), inbound_call, a.call_id])
-        subject = Subject(SubjectKind.ACCOUNT, str(a.account_id))
         return [
             Alert(
                 self.kind,
@@ -153,12 +153,14 @@ class WangiriDetector:
             numbers.popitem(last=False)
         if size < t.wave_size:
             return []
+        subject = Subject(SubjectKind.ACCOUNT, str(account_id))
+        if not self.gate.claim(self.kind, subject, Level.WARNING, e.time):
+            return []
         figures = {"short_foreign_calls": float(size), "window_minutes": t.wave_window / 60}
         text = (
             f"{size} short inbound calls from foreign numbers in "
             f"{t.wave_window / 60:.0f} min: a Wangiri wave; do not call them back"
         )
-        subject = Subject(SubjectKind.ACCOUNT, str(account_id))
         start = state.wave.first_time(e.time)
         return [
             Alert(

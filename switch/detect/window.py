@@ -118,12 +118,14 @@ class DistinctWindow:
         self.limit = limit
         self._last: OrderedDict[str, float] = OrderedDict()
 
-    def add(self, value: str, now: float) -> None:
+    def add(self, value: str, now: float) -> bool:
+        """Record a sighting; True when the value was not in the window before."""
         last = self._last
-        last.pop(value, None)
+        new = last.pop(value, None) is None
         last[value] = now
         if len(last) > self.limit:
             last.popitem(last=False)
+        return new
 
     def count(self, now: float) -> int:
         self.expire(now)
@@ -161,10 +163,13 @@ class Concurrency(Generic[K]):
         """Count the call under ``key``; returns the key's count afterwards."""
         if now >= self._next_sweep:
             self._expire(now)
+        members = self._per_key.get(key)
         if call_id not in self._calls:
             self._calls[call_id] = (key, now)
-            self._per_key.setdefault(key, set()).add(call_id)
-        return len(self._per_key.get(key, ()))
+            if members is None:
+                members = self._per_key[key] = set()
+            members.add(call_id)
+        return len(members) if members is not None else 0
 
     def close(self, call_id: str) -> K | None:
         entry = self._calls.pop(call_id, None)

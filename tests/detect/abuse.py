@@ -46,7 +46,7 @@ class DialerOffice(Office):
         self.rate = rng.uniform(4.0, 30.0)  # attempts per minute
         self.jitter = rng.uniform(0.05, 0.35)
         self.answer = rng.uniform(0.12, 0.35)
-        self.hours = min(rng.uniform(1.0, 5.0), 1500 / (self.rate * 60))
+        self.hours = min(rng.uniform(1.0, 5.0), 1000 / (self.rate * 60))
 
     def extra_day(self, day: int) -> None:
         if day != self.abuse_day:
@@ -157,16 +157,18 @@ class WangiriOffice(Office):
         t0 = self.local_midnight(day) + rng.uniform(8.0, 22.0) * 3600
         span = rng.uniform(10.0, 50.0) * 60
         numbers = [foreign(rng, HIGH_RISK) for _ in range(rng.randrange(3, 30))]
+        rang: list[str] = []
         for _ in range(rng.randrange(8, 41)):
             seat = rng.choice(self.seats)
             t = t0 + rng.uniform(0.0, span)
             talk = rng.uniform(1.0, 4.0) if rng.random() < 0.1 else 0.0
+            rang.append(rng.choice(numbers))
             self.call(t, Direction.INBOUND, seat, seat.did, DC.LOCAL, ring=rng.uniform(1.0, 6.0),
-                      talk=talk, caller=rng.choice(numbers))
+                      talk=talk, caller=rang[-1])
         for _ in range(rng.randrange(1, 4)):
             seat = rng.choice(self.seats)
             t = t0 + span + rng.uniform(0.2, 20.0) * 3600
-            self.call(t, Direction.OUTBOUND, seat, rng.choice(numbers),
+            self.call(t, Direction.OUTBOUND, seat, rng.choice(rang),
                       DC.INTERNATIONAL_HIGH_RISK, ring=rng.uniform(3.0, 8.0),
                       talk=rng.uniform(30.0, 120.0))
 
@@ -205,12 +207,14 @@ class FairUseOffice(Office):
         end = self.local_midnight(day) + rng.uniform(19.0, 21.0) * 3600
         while t < end:
             talk = rng.uniform(600.0, 3600.0)
+            t = seat.next_free(t, 5.0 + talk)  # the receptionist may have put a call through
             if rng.random() < 0.5:
                 number, cls = rng.choice(self.contacts)
                 self.call(t, Direction.OUTBOUND, seat, number, cls, ring=5.0, talk=talk)
             else:
                 self.call(t, Direction.INBOUND, seat, seat.did, DC.LOCAL, ring=5.0, talk=talk,
                           caller=nanp(rng))
+            seat.booked.append((t, t + 5.0 + talk))
             t += 5.0 + talk + rng.uniform(20.0, 120.0)
 
 
@@ -222,7 +226,7 @@ def brute_force(
     ua = rng.choice(SCANNER_UAS) if rng.random() < 0.4 else rng.choice(SPOOFED_UAS)
     start = START + rng.uniform(0.0, (days - 1) * DAY)
     rate = rng.uniform(0.5, 15.0)  # attempts per second
-    attempts = rng.randrange(200, 3000)
+    attempts = rng.randrange(200, 1500)
     sweep = rng.random() < 0.3
     names = [str(n) for n in range(100, 1000)] + ["admin", "test", "sip", "user", "1000", "voip"]
 

@@ -4,13 +4,13 @@ what each peer saw is read back from SIPp's message trace."""
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from tests.support.sipp import BackgroundSipp, SippResult, run_sipp
 from tests.support.switch_process import SwitchProcess
@@ -56,21 +56,29 @@ def register(switch: SwitchProcess, folder: Path, user: str, password: str, port
     assert result.ok, result.errors + result.stderr
 
 
-def _udp_port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+def _udp_listening(port: int) -> bool:
+    """Whether some socket is bound to UDP ``port``, read from the kernel's table: probing
+    by binding would race with the peer binding it."""
+    wanted = f":{port:04X}"
+    for table in (Path("/proc/net/udp"), Path("/proc/net/udp6")):
         try:
-            probe.bind(("127.0.0.1", port))
+            rows = [line.split() for line in table.read_text().splitlines()[1:]]
         except OSError:
+            continue
+        if any(len(row) > 1 and row[1].endswith(wanted) for row in rows):
             return True
     return False
 
 
-def callee(scenario: str, folder: Path, port: int, **options: object) -> BackgroundSipp:
+def callee(scenario: str, folder: Path, port: int, **options: Any) -> BackgroundSipp:
     """A SIPp UAS on ``port``, returned once it listens (a call placed earlier would be
     refused by the kernel and fail for a reason that has nothing to do with the switch)."""
     uas = BackgroundSipp(scenario, folder, local_port=port, **options)
+    if not Path("/proc/net/udp").exists():  # no kernel table to read: give it a moment
+        time.sleep(0.5)
+        return uas
     deadline = time.monotonic() + READY_TIMEOUT
-    while not _udp_port_taken(port):
+    while not _udp_listening(port):
         if uas.process.poll() is not None or time.monotonic() > deadline:
             result = uas.wait()
             raise AssertionError(f"{scenario} did not start: {result.stderr}")

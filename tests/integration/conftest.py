@@ -10,6 +10,8 @@ from tests.support.switch_process import SwitchProcess
 
 ALICE = ("alice-201", "Correct-Horse-Battery-9")
 BOB = ("bob-202", "Staple-Orbit-Lantern-4")
+# The registered E911 address of the test account's site (loopback counts as on site).
+HQ_ADDRESS = "1600 Pennsylvania Ave NW, Washington, DC 20500"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -22,9 +24,24 @@ def provision(switch: SwitchProcess) -> SwitchProcess:
     """Account acme, extensions 201/202 and one device each."""
     switch.ctl("migrate")
     switch.ctl("account", "create", "acme", "--main-number", "+12025550100")
+    switch.ctl("site", "create", "acme", "hq", "--address", HQ_ADDRESS, "--network", "127.0.0.0/8")
     for (username, password), number in ((ALICE, "201"), (BOB, "202")):
         switch.ctl("extension", "create", "acme", number)
-        switch.ctl("device", "create", "acme", number, username, "--password", password)
+        switch.ctl(
+            "device",
+            "create",
+            "acme",
+            number,
+            username,
+            "--password",
+            password,
+            "--site",
+            "hq",
+            "--floor",
+            "2",
+            "--room",
+            number,
+        )
     return switch
 
 

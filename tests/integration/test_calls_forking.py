@@ -23,7 +23,9 @@ BOB_DESK = ("bob-desk", "Copper-Meadow-Violin-7")
 def test_both_phones_ring_and_the_other_is_cancelled_when_one_answers(
     provisioned: SwitchProcess, tmp_path: Path
 ) -> None:
-    provisioned.ctl("device", "create", "acme", "202", BOB_DESK[0], "--password", BOB_DESK[1])
+    provisioned.ctl(
+        "device", "create", "acme", "202", BOB_DESK[0], "--password", BOB_DESK[1], "--site", "hq"
+    )
     with started(provisioned) as switch:
         mobile_port, desk_port = free_port(), free_port()
         register(switch, tmp_path, *BOB, mobile_port)
@@ -31,7 +33,10 @@ def test_both_phones_ring_and_the_other_is_cancelled_when_one_answers(
         desk = callee("uas_ring_cancelled.xml", peer_folder(tmp_path, "desk"), desk_port)
         # The mobile rings for a second before answering: the desk phone is surely ringing.
         mobile = callee(
-            "uas_ring_answer.xml", peer_folder(tmp_path, "mobile"), mobile_port, extra=["-d", "1000"]
+            "uas_ring_answer.xml",
+            peer_folder(tmp_path, "mobile"),
+            mobile_port,
+            extra=["-d", "1000"],
         )
         result = call(
             switch,

@@ -16,11 +16,12 @@ Record-Route support, a random To tag in its ACK, BYE without Route).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone
@@ -28,6 +29,10 @@ from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone
 from tests.integration.calls import started
 from tests.integration.conftest import ALICE, BOB
 from tests.support.switch_process import SwitchProcess, free_port
+
+if TYPE_CHECKING:  # pyVoIP.SIP and .RTP import pyVoIP.VoIP circularly: VoIP must come first
+    from pyVoIP.RTP import PayloadType, TransmitType
+    from pyVoIP.SIP import SIPMessage
 
 WAIT = 8.0  # seconds; pyVoIP hands a new call to its callback only after 1 s
 PYVOIP_REUSES_BRANCH = (
@@ -74,13 +79,19 @@ def renew_branch_of_authenticated_invite(voip: VoIPPhone) -> None:
     original = voip.sip.gen_invite
     sent: dict[str, int] = {}
 
-    def gen_invite(*args: Any) -> str:
-        number, sess_id, ms, sendtype, branch, call_id = args
+    def gen_invite(
+        number: str,
+        sess_id: str,
+        ms: dict[int, dict[str, PayloadType]],
+        sendtype: TransmitType,
+        branch: str,
+        call_id: str,
+    ) -> str:
         sent[call_id] = count = sent.get(call_id, 0) + 1
         fresh = branch if count == 1 else f"{branch}.{count}"
-        return str(original(number, sess_id, ms, sendtype, fresh, call_id))
+        return original(number, sess_id, ms, sendtype, fresh, call_id)
 
-    voip.sip.gen_invite = gen_invite
+    voip.sip.gen_invite = gen_invite  # type: ignore[method-assign]
 
 
 def record_statuses(voip: VoIPPhone) -> list[int]:
@@ -88,12 +99,12 @@ def record_statuses(voip: VoIPPhone) -> list[int]:
     statuses: list[int] = []
     original = voip.sip.parse_message
 
-    def parse_message(message: Any) -> None:
-        if message.status is not None:
+    def parse_message(message: SIPMessage) -> None:
+        if message.raw.startswith(b"SIP/"):
             statuses.append(int(message.status))
         original(message)
 
-    voip.sip.parse_message = parse_message
+    voip.sip.parse_message = parse_message  # type: ignore[method-assign]
     return statuses
 
 
@@ -120,9 +131,17 @@ class Callee:
             if self.answer:
                 call.answer()
             else:
-                call.deny()
+                self._deny(call)
         finally:
             self.rang.set()  # after the answer went out, so its state is settled
+
+    @staticmethod
+    def _deny(call: VoIPCall) -> None:
+        # pyVoIP 1.6.8: deny() sends the 486, then stops RTP clients it never started
+        # (RTPClient.stop() closes a socket only start() creates) and raises; the refusal
+        # is on its way by then, which is all the switch can see.
+        with contextlib.suppress(AttributeError):
+            call.deny()
 
 
 def answered_then_hung_up(switch: SwitchProcess, fix_branch: bool) -> None:
@@ -152,18 +171,17 @@ def declined(switch: SwitchProcess, fix_branch: bool) -> None:
         assert bob_side.rang.wait(WAIT), "the call never reached bob's phone"
         assert wait_until(lambda: 486 in statuses), statuses
         assert 200 not in statuses
-        assert bob_side.call is not None and bob_side.call.state is CallState.ENDED
         # pyVoIP has no handler for 486: its call object just stays DIALING.
         assert outgoing.state is CallState.DIALING
     # CDR: disposition busy, sip_status 486, hangup_by none, direction internal.
 
 
-@pytest.mark.xfail(strict=True, reason=PYVOIP_REUSES_BRANCH)
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=PYVOIP_REUSES_BRANCH)
 def test_pyvoip_call_answered_then_caller_hangs_up(switch: SwitchProcess) -> None:
     answered_then_hung_up(switch, fix_branch=False)
 
 
-@pytest.mark.xfail(strict=True, reason=PYVOIP_REUSES_BRANCH)
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=PYVOIP_REUSES_BRANCH)
 def test_pyvoip_call_declined_by_callee(switch: SwitchProcess) -> None:
     declined(switch, fix_branch=False)
 

@@ -577,11 +577,6 @@ def test_stream_with_too_short_body_is_closed_after_the_idle_timeout(
     assert options_probe(switch.host, switch.port) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the proxy relays in-dialog requests of unknown dialogs to the R-URI or Route host "
-    "(off loopback, without authentication) instead of answering 481",
-)
 @pytest.mark.parametrize(
     "name",
     [
