@@ -181,6 +181,8 @@ class EmergencySettings(BaseModel):
     gateway: str = ""
     # Digits put in front of the emergency number on the way to the gateway, if it wants any.
     prefix: str = ""
+    # Feature code a user dials to confirm the phone's 911 address where it now is (*LOC).
+    confirm_code: str = Field(default="*562", pattern=r"^[*#][0-9]{1,8}$")
 
     @field_validator("gateway")
     @classmethod

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
 from switch.config import Settings
 from switch.logs import log_context
@@ -22,8 +23,9 @@ from switch.transport.manager import TransportManager
 from switch.transport.peer import Inbound, Peer
 
 from .actions import ActionRunner
+from .directory import DeviceRecord
 from .proxy import Proxy
-from .registrar import Registrar
+from .registrar import RegisterOutcome, Registrar
 from .routing import is_local_uri, response_destination, stamp_via
 from .trace import SipTracer
 
@@ -62,6 +64,8 @@ class Dispatcher:
         # Set on SIGTERM: new calls are refused while the rest finishes.
         self.draining = False
         self.metrics: Metrics | None = None
+        # Told of every successful registration (E911 moved-device detection).
+        self.on_registered: Callable[[DeviceRecord, Peer], None] | None = None
         self.tracer: SipTracer | None = None
 
     # -- input -----------------------------------------------------------------------------
@@ -145,6 +149,8 @@ class Dispatcher:
             result = self._registrar.handle(request, source, now)
             if self.metrics is not None:
                 self.metrics.registration(result.outcome)
+            if result.outcome is RegisterOutcome.OK and result.device and self.on_registered:
+                self.on_registered(result.device, source)
             self._reply(request, source, result.response, now)
         elif request.method == "OPTIONS" and self._for_us(request):
             self._reply(request, source, self._options_answer(request), now)

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
-from switch.cdr.record import CallRecord, Direction, Disposition
+from sqlalchemy.engine import Engine
+
+from switch.cdr.record import CallRecord, ClosedBy, Direction, Disposition
 from switch.cdr.sink import CdrSink
 from switch.config import Settings
 from switch.metrics import Metrics
@@ -33,9 +35,11 @@ from .auth import Authenticator, AuthStatus
 from .context import Branch, BranchState, EndReason, ProxyContext, best_response
 from .dialogs import Dialog, DialogState, DialogTable
 from .directory import DeviceRecord, Directory
+from .e911_enforce import check_location, confirm_from_phone
+from .emergency import LocationSource, add_location, locate
 from .forwarding import LocalAddress, forward_copy, is_looping, new_branch, pop_own_routes
 from .location import LocationService
-from .emergency import LocationSource, add_location, locate
+from .locations import LocationState
 from .policy_gate import Judgement, PolicyGate
 from .routing import is_local_uri
 from .targets import (
@@ -73,6 +77,8 @@ class Proxy:
         cdr: CdrSink,
         schedule: Schedule,
         clock: Callable[[], float],
+        engine: Engine,
+        background: Callable[[Callable[[], object]], None],
     ) -> None:
         self.settings = settings
         self.transactions = transactions
@@ -85,6 +91,9 @@ class Proxy:
         self.cdr = cdr
         self.schedule = schedule
         self.clock = clock
+        self.engine = engine
+        # Runs a blocking job (a database write) in a worker thread, off the packet path.
+        self.background = background
         self.dialogs = DialogTable()
         self.contexts: dict[object, ProxyContext] = {}  # server tx -> context
         self.branches: dict[object, tuple[ProxyContext, Branch]] = {}  # client tx -> branch
@@ -202,6 +211,8 @@ class Proxy:
         if not isinstance(uri, SipURI) or not is_local_uri(uri, self.local_hosts, local_ports):
             return Rejection(403, "Relaying Denied")
         dialled = unquote(uri.user or "")
+        if dialled == self.settings.emergency.confirm_code:
+            return self._confirm_location(ctx, device, directory)
         from_uri = request.from_.uri
         presented = unquote(from_uri.user or "") if isinstance(from_uri, SipURI) else None
         judgement = self.policy.judge(dialled, presented, device, directory)
@@ -214,6 +225,16 @@ class Proxy:
         if not judgement.decision.allowed:
             return _policy_rejection(judgement)
         assert destination is not None
+        if destination.dest_class is not DestinationClass.INTERNAL:
+            e911 = check_location(device, directory)
+            if e911.flag and ctx.record is not None:
+                ctx.record.flags.append(e911.flag)
+            if e911.rejection is not None:
+                if ctx.record is not None:
+                    ctx.record.policy_verdict = "deny"
+                    ctx.record.policy_rule = "e911.location"
+                    ctx.record.policy_reason = e911.rejection.reason
+                return e911.rejection
         if destination.dest_class is DestinationClass.INTERNAL:
             extension = directory.extension(device.account_id, destination.digits)
             if extension is None:
@@ -232,6 +253,19 @@ class Proxy:
         if isinstance(plan, RoutePlan) and judgement.caller_id is not None:
             plan.identity = judgement.caller_id.sent
         return plan
+
+    def _confirm_location(
+        self, ctx: ProxyContext, device: DeviceRecord, directory: Directory
+    ) -> Rejection:
+        """The feature code: the user says the phone's 911 address is right where it is."""
+        location = directory.locations.get(device.id)
+        if location is None or location.status in (LocationState.PENDING, LocationState.MISSING):
+            return Rejection(403, "No E911 Address To Confirm")
+        host = ctx.source.host
+        self.background(lambda: confirm_from_phone(self.engine, device.id, host))
+        log.info("device %s confirmed its 911 location by feature code", device.id)
+        # A final answer with no dialog: the phone shows the reason phrase.
+        return Rejection(603, "E911 Location Confirmed")
 
     def _emergency_route(self, digits: str, device: DeviceRecord) -> RoutePlan | Rejection:
         """911 and 933 go to the emergency gateway (or the trunk), whatever else holds."""
@@ -518,8 +552,6 @@ class Proxy:
             record.end_time = utc(now)
             record.sip_status = response.status
             record.disposition = disposition_for(response.status, ctx.end_reason)
-            from switch.cdr.record import ClosedBy
-
             record.closed_by = ClosedBy.SIGNALLING
             self.cdr.finish(record)
         self.finish_context(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
@@ -19,11 +20,13 @@ from switch.metrics import Metrics
 from switch.metrics_http import start_http
 from switch.sip.transaction import TransactionLayer, TransactionState
 from switch.transport.manager import TransportManager
+from switch.transport.peer import Peer
 
 from .auth import Authenticator, load_nonce_secret
 from .binding_store import BindingStore
-from .directory import Directory, load_directory, read_version
+from .directory import DeviceRecord, Directory, load_directory, read_version
 from .dispatcher import Dispatcher
+from .e911_enforce import has_moved, mark_unconfirmed
 from .forwarding import LocalAddress
 from .location import LocationService
 from .observe import MeteredCdrSink, refresh_gauges
@@ -86,6 +89,8 @@ class SwitchService:
         self.cdr: CdrSink = MeteredCdrSink(cdr, self.metrics)
         self.proxy: Proxy | None = None
         self._http: asyncio.Server | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self.dispatcher.on_registered = self.on_registered
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
 
@@ -119,6 +124,8 @@ class SwitchService:
             self.cdr,
             loop.call_later,
             time.time,
+            self.engine,
+            self.run_in_thread,
         )
         self.proxy.metrics = self.metrics
         self.dispatcher.proxy = self.proxy
@@ -137,6 +144,29 @@ class SwitchService:
         ):
             self._tasks.append(asyncio.create_task(coroutine))
         self.ready.set()
+
+    def run_in_thread(self, job: Callable[[], object]) -> None:
+        """Fire and forget a blocking job; failures are logged, never raised on the loop."""
+
+        async def runner() -> None:
+            try:
+                await asyncio.to_thread(job)
+            except Exception:
+                log.exception("background job failed")
+
+        task = asyncio.get_running_loop().create_task(runner())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def on_registered(self, device: DeviceRecord, source: Peer) -> None:
+        """A device registered: has it moved away from where its 911 address was confirmed?"""
+        if has_moved(device, self.directory, source.host):
+            log.warning(
+                "device %s registered from a network its 911 location was not confirmed on",
+                device.id,
+            )
+            self.metrics.detector_alert("moved_device", "warning")
+            self.run_in_thread(lambda: mark_unconfirmed(self.engine, device.id))
 
     def readiness(self) -> dict[str, bool]:
         writer = self.cdr_writer

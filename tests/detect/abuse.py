@@ -46,7 +46,7 @@ class DialerOffice(Office):
         self.rate = rng.uniform(4.0, 30.0)  # attempts per minute
         self.jitter = rng.uniform(0.05, 0.35)
         self.answer = rng.uniform(0.12, 0.35)
-        self.hours = min(rng.uniform(1.0, 5.0), 1000 / (self.rate * 60))
+        self.hours = min(rng.uniform(1.0, 5.0), 600 / (self.rate * 60))
 
     def extra_day(self, day: int) -> None:
         if day != self.abuse_day:
@@ -83,7 +83,7 @@ class TrunkedOffice(Office):
         self.pbx_seat = rng.choice(self.seats)
         if rng.random() < 0.5:
             self.pbx_seat.ua = rng.choice(PBX_UAS)
-        self.users = [f"PBX user {i}" for i in range(rng.randrange(8, 26))]
+        self.users = [f"PBX user {i}" for i in range(rng.randrange(6, 16))]
         self.pass_names = rng.random() < 0.5
         self.numbers = [nanp(rng, self.npa) for _ in self.users] if rng.random() < 0.3 else []
 
@@ -98,12 +98,12 @@ class TrunkedOffice(Office):
         for i, user in enumerate(self.users):
             name = user if self.pass_names else seat.name
             caller = self.numbers[i] if self.numbers else seat.did
-            for _ in range(poisson(rng, 5.0)):
+            for _ in range(poisson(rng, 3.0)):
                 number, cls = rng.choice(self.contacts)
                 self.call(self.business_time(day), Direction.OUTBOUND, seat, number, cls,
                           ring=rng.uniform(4.0, 20.0), talk=talk_time(rng), name=name,
                           caller=caller)
-            for _ in range(poisson(rng, 3.0)):
+            for _ in range(poisson(rng, 2.0)):
                 self.call(self.business_time(day), Direction.INBOUND, seat, seat.did, DC.LOCAL,
                           ring=rng.uniform(3.0, 12.0), talk=talk_time(rng), caller=nanp(rng))
 

@@ -34,7 +34,7 @@ from tests.detect.abuse import (
 )
 from tests.detect.synthetic import EXPECTED, Office, Pattern, Scenario, Tenant
 
-HONEST_SIZES = ((1, 0.50), (5, 0.35), (20, 0.13), (100, 0.02))
+HONEST_SIZES = ((1, 0.55), (5, 0.33), (20, 0.11), (100, 0.01))
 
 
 def build(seed: int, *, honest: int = 200, per_pattern: int = 20, days: int = 30) -> Scenario:
@@ -62,9 +62,9 @@ def build(seed: int, *, honest: int = 200, per_pattern: int = 20, days: int = 30
         r = rng()
         scenario.add_office(TollFraudOffice(next_id(), r.choice((1, 5)), r, days))
         r = rng()
-        scenario.add_office(WangiriOffice(next_id(), 5, r, days))
+        scenario.add_office(WangiriOffice(next_id(), r.choice((1, 5)), r, days))
         r = rng()
-        scenario.add_office(BlastOffice(next_id(), 5, r, days))
+        scenario.add_office(BlastOffice(next_id(), r.choice((1, 5)), r, days))
         r = rng()
         scenario.add_office(FairUseOffice(next_id(), r.choice((1, 2, 3)), r))
         tenant, stream = brute_force(100_000 + next_id(), rng(), days)

@@ -312,7 +312,6 @@ class Office:
                 country=country,
             )
         )
-        self.sink.add(RequestSeen(t, f"udp:{ip}:{port}", "REGISTER", seat.username, seat.ua, True))
 
     # -- one day --------------------------------------------------------------
 
