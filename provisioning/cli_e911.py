@@ -18,17 +18,18 @@ from provisioning.errors import InvalidInput
 from provisioning.locations import (
     NEEDS_ATTENTION,
     LocationRequest,
+    account_e911_view,
     confirm_location,
     current_row,
     list_device_locations,
     location_history,
     location_view,
+    set_account_e911,
     set_location,
 )
 from provisioning.lookup import find_account, find_device
 from provisioning.models import E911Enforcement, MovedDeviceAction, Transfer911Action
 from provisioning.sites import (
-    account_e911_view,
     add_contact,
     contact_view,
     create_site,
@@ -36,7 +37,6 @@ from provisioning.sites import (
     list_contacts,
     list_sites,
     remove_contact,
-    set_account_e911,
     site_view,
     update_site,
 )

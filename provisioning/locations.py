@@ -1,4 +1,5 @@
-"""Device location operations: every device has one registered location, kept with history.
+"""Device location operations: every device has one registered location, kept with history;
+and the account's E911 settings, which decide what happens to devices without one.
 
 A change closes the current row (``valid_to``) and opens a new one, so a call record
 can name the location that was in force. Changes are audited on the device. A
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -19,11 +21,21 @@ from e911.civic import CivicAddress
 from e911.dispatchable import dispatchable_location
 from e911.errors import AddressError
 from e911.msag import ExternalValidator
-from provisioning.audit import Actor, AuditAction, Entity, record
+from provisioning.audit import Actor, AuditAction, Entity, apply_changes, record
+from provisioning.common import KEEP, Keep, save_changes
 from provisioning.e911_models import DeviceLocationRow, LocationStatus, Site, SiteStatus
 from provisioning.errors import InvalidInput
 from provisioning.lookup import find_account, find_device
-from provisioning.models import Account, Device, Extension, Status, utcnow
+from provisioning.models import (
+    Account,
+    Device,
+    E911Enforcement,
+    Extension,
+    MovedDeviceAction,
+    Status,
+    Transfer911Action,
+    utcnow,
+)
 from provisioning.sites import (
     complete_address,
     find_site,
@@ -279,6 +291,70 @@ def confirm_location(
     session.flush()
     record(session, actor, AuditAction.UPDATE, Entity.DEVICE, device.id, {"confirmed": details})
     return row
+
+
+# -- account settings ----------------------------------------------------------------------
+
+MAX_FEE = Decimal("100000")
+_CENT = Decimal("0.01")
+
+
+def parse_fee(text: str) -> str:
+    """A non-negative amount with at most two decimals, stored as "150.00"."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise InvalidInput(f"invalid fee {text!r}: give an amount such as 150.00") from None
+    if not value.is_finite() or value < 0 or value >= MAX_FEE or value != value.quantize(_CENT):
+        raise InvalidInput(f"invalid fee {text!r}: 0 to {MAX_FEE - _CENT}, at most two decimals")
+    return f"{value.quantize(_CENT)}"
+
+
+def set_account_e911(
+    session: Session,
+    actor: Actor,
+    account_ref: str,
+    *,
+    enforcement: E911Enforcement | None = None,
+    moved_device_action: MovedDeviceAction | None = None,
+    transfer_911_action: Transfer911Action | None = None,
+    transfer_911_fee: str | None = None,
+    fallback_address: str | Keep | None = KEEP,
+    validator: ExternalValidator | None = None,
+) -> Account:
+    """Change an account's E911 settings; ``fallback_address=None`` clears the fallback."""
+    account = find_account(session, account_ref)
+    values: dict[str, object] = {}
+    if enforcement is not None:
+        values["e911_enforcement"] = enforcement
+    if moved_device_action is not None:
+        values["moved_device_action"] = moved_device_action
+    if transfer_911_action is not None:
+        values["transfer_911_action"] = transfer_911_action
+    if transfer_911_fee is not None:
+        values["transfer_911_fee"] = parse_fee(transfer_911_fee)
+    if not isinstance(fallback_address, Keep):
+        values["fallback_address"] = (
+            read_address(fallback_address, validator=validator).to_dict()
+            if fallback_address
+            else None
+        )
+    save_changes(session, actor, Entity.ACCOUNT, account, apply_changes(account, values))
+    return account
+
+
+def account_e911_view(account: Account) -> dict[str, Any]:
+    fallback = stored_address(account.fallback_address)
+    return {
+        "account": account.name,
+        "account_id": account.id,
+        "e911_enforcement": account.e911_enforcement.value,
+        "moved_device_action": account.moved_device_action.value,
+        "transfer_911_action": account.transfer_911_action.value,
+        "transfer_911_fee": account.transfer_911_fee,
+        "fallback_address": dispatchable_location(fallback) if fallback else None,
+        "fallback_civic_address": account.fallback_address,
+    }
 
 
 # -- views ---------------------------------------------------------------------------------

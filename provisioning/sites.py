@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -26,7 +25,7 @@ from e911.msag import DisabledValidator, ExternalStatus, ExternalValidator
 from e911.normalize import normalize_address, normalize_line
 from e911.validate import require_valid
 from provisioning.audit import Actor, AuditAction, Entity, apply_changes, record
-from provisioning.common import KEEP, Keep, flush_unique, save_changes
+from provisioning.common import flush_unique
 from provisioning.e911_models import (
     ContactKind,
     DeviceLocationRow,
@@ -36,13 +35,7 @@ from provisioning.e911_models import (
 )
 from provisioning.errors import AlreadyExists, InvalidInput, NotFound
 from provisioning.lookup import find_account, find_extension
-from provisioning.models import (
-    Account,
-    E911Enforcement,
-    MovedDeviceAction,
-    Transfer911Action,
-    utcnow,
-)
+from provisioning.models import Account, utcnow
 from switch.policy.emergency import ShortCodeKind, match_short_code
 
 _SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -435,68 +428,4 @@ def contact_view(contact: SiteContact) -> dict[str, Any]:
         "target": contact.target,
         "name": contact.name,
         "created_at": _time(contact.created_at),
-    }
-
-
-# -- account settings ----------------------------------------------------------------------
-
-MAX_FEE = Decimal("100000")
-_CENT = Decimal("0.01")
-
-
-def parse_fee(text: str) -> str:
-    """A non-negative amount with at most two decimals, stored as "150.00"."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise InvalidInput(f"invalid fee {text!r}: give an amount such as 150.00") from None
-    if not value.is_finite() or value < 0 or value >= MAX_FEE or value != value.quantize(_CENT):
-        raise InvalidInput(f"invalid fee {text!r}: 0 to {MAX_FEE - _CENT}, at most two decimals")
-    return f"{value.quantize(_CENT)}"
-
-
-def set_account_e911(
-    session: Session,
-    actor: Actor,
-    account_ref: str,
-    *,
-    enforcement: E911Enforcement | None = None,
-    moved_device_action: MovedDeviceAction | None = None,
-    transfer_911_action: Transfer911Action | None = None,
-    transfer_911_fee: str | None = None,
-    fallback_address: str | Keep | None = KEEP,
-    validator: ExternalValidator | None = None,
-) -> Account:
-    """Change an account's E911 settings; ``fallback_address=None`` clears the fallback."""
-    account = find_account(session, account_ref)
-    values: dict[str, object] = {}
-    if enforcement is not None:
-        values["e911_enforcement"] = enforcement
-    if moved_device_action is not None:
-        values["moved_device_action"] = moved_device_action
-    if transfer_911_action is not None:
-        values["transfer_911_action"] = transfer_911_action
-    if transfer_911_fee is not None:
-        values["transfer_911_fee"] = parse_fee(transfer_911_fee)
-    if not isinstance(fallback_address, Keep):
-        values["fallback_address"] = (
-            read_address(fallback_address, validator=validator).to_dict()
-            if fallback_address
-            else None
-        )
-    save_changes(session, actor, Entity.ACCOUNT, account, apply_changes(account, values))
-    return account
-
-
-def account_e911_view(account: Account) -> dict[str, Any]:
-    fallback = stored_address(account.fallback_address)
-    return {
-        "account": account.name,
-        "account_id": account.id,
-        "e911_enforcement": account.e911_enforcement.value,
-        "moved_device_action": account.moved_device_action.value,
-        "transfer_911_action": account.transfer_911_action.value,
-        "transfer_911_fee": account.transfer_911_fee,
-        "fallback_address": dispatchable_location(fallback) if fallback else None,
-        "fallback_civic_address": account.fallback_address,
     }

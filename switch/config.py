@@ -196,6 +196,18 @@ class EmergencySettings(BaseModel):
         return Listen.parse(self.gateway) if self.gateway else None
 
 
+class NotifySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # SMTP server for Kari's Law e-mail notifications; empty: e-mail contacts cannot be told.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "softswitch@localhost"
+    # Attempts per notification, and seconds between them (growing).
+    attempts: int = Field(default=3, ge=1, le=10)
+    retry_delay: float = Field(default=2.0, ge=0)
+
+
 class PolicySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -268,6 +280,7 @@ class Settings(BaseSettings):
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     trunk: TrunkSettings = Field(default_factory=TrunkSettings)
     emergency: EmergencySettings = Field(default_factory=EmergencySettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

@@ -87,6 +87,20 @@ class PolicyGate:
             self._plans[key] = plan
         return plan
 
+    def is_emergency(self, dialled: str, account_id: int | None, directory: Directory) -> bool:
+        """Would ``dialled`` reach emergency services from this account's phones?"""
+        try:
+            account = directory.accounts.get(account_id) if account_id is not None else None
+            plan = (
+                self.plan_for(account, directory)
+                if account
+                else DialPlan.build(country=self._region)
+            )
+            return classify(dialled, plan, self._lists).is_emergency
+        except Exception:
+            log.exception("classification failed")
+            return "".join(ch for ch in dialled if ch.isdigit()) in LAST_RESORT_EMERGENCY
+
     def judge(
         self, dialled: str, presented: str | None, device: DeviceRecord, directory: Directory
     ) -> Judgement:

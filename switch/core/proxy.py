@@ -5,9 +5,12 @@ In-dialog routing, keep-alive probes and ending calls live in ``proxy_dialog``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -18,6 +21,7 @@ from switch.cdr.sink import CdrSink
 from switch.config import Settings
 from switch.metrics import Metrics
 from switch.policy import DestinationClass, load_policy_lists, reason_header, warning_header
+from switch.sip.headers import Headers
 from switch.sip.message import Request, Response, make_response
 from switch.sip.transaction import (
     Action,
@@ -36,6 +40,7 @@ from .context import Branch, BranchState, EndReason, ProxyContext, best_response
 from .dialogs import Dialog, DialogState, DialogTable
 from .directory import DeviceRecord, Directory
 from .e911_enforce import check_location, confirm_from_phone
+from .e911_events import EmergencyEvents
 from .emergency import LocationSource, add_location, locate
 from .forwarding import LocalAddress, forward_copy, is_looping, new_branch, pop_own_routes
 from .location import LocationService
@@ -45,11 +50,13 @@ from .routing import is_local_uri
 from .targets import (
     Rejection,
     RoutePlan,
+    contacts_of,
     inbound_from_trunk,
     to_extension,
     to_gateway,
     to_trunk,
 )
+from .transfers import TransferKind, detect_redirect
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +101,8 @@ class Proxy:
         self.engine = engine
         # Runs a blocking job (a database write) in a worker thread, off the packet path.
         self.background = background
+        self.events: EmergencyEvents | None = None
+        self.is_stale: Callable[[], bool] = lambda: False
         self.dialogs = DialogTable()
         self.contexts: dict[object, ProxyContext] = {}  # server tx -> context
         self.branches: dict[object, tuple[ProxyContext, Branch]] = {}  # client tx -> branch
@@ -329,11 +338,20 @@ class Proxy:
         identity = plan.identity or self._asserted_identity(plan, device)
         if record is not None:
             record.caller_asserted = identity
+        if plan.emergency and self.is_stale() and plan.location is not None:
+            # Provisioning is away: this is the last location known, and the record says so.
+            plan.location = replace(plan.location, source=LocationSource.LAST_KNOWN)
         if plan.emergency and record is not None:
             source = plan.location.source if plan.location else LocationSource.NONE
             record.flags.append(f"e911-location-{source.value.replace('_', '-')}")
         for target in plan.targets:
             self.fork(ctx, target.uri, target.peer, now, identity=identity, plan=plan)
+        if plan.emergency and device is not None and self.events is not None:
+            # After the INVITE has left: notifying the site never delays the call.
+            test_call = record is not None and record.destination_class == "emergency_test"
+            self.events.emergency_call(
+                ctx.request.call_id, device, plan.location, identity, test_call=test_call, now=now
+            )
         if ctx.is_invite:
             ctx.timer = self.schedule(
                 self.settings.proxy.ring_timeout, lambda: self._ring_timeout(ctx)
@@ -426,6 +444,16 @@ class Proxy:
                 self._answered(ctx, branch, response, now)
             return
         branch.final = response
+        if status < 400 and ctx.record is not None and self.events is not None:
+            record = ctx.record
+            if detect_redirect(
+                response,
+                lambda user: self.policy.is_emergency(user, record.account_id, self.directory()),
+            ):
+                record.flags.append("transfer-to-911")
+                self.events.transfer_to_911(
+                    record.call_id, TransferKind.REDIRECT, record.account_id, record.device_id
+                )
         if status >= 600:
             self.cancel_pending(ctx, now)
         if ctx.all_completed() and not ctx.finished:
@@ -527,6 +555,48 @@ class Proxy:
             ctx.timer.cancel()
         ctx.timer = None
 
+    async def send_text(self, extension_number: str, text: str) -> bool:
+        """A SIP MESSAGE from the switch to every phone of an extension (any account's
+        front desk named by number); True when one of them took it."""
+        directory = self.directory()
+        extensions = [e for e in directory.extensions.values() if e.number == extension_number]
+        now = self.clock()
+        futures: list[asyncio.Future[bool]] = []
+        for extension in extensions:
+            for target in contacts_of(extension, self.location, now):
+                futures.append(self._message(target.uri, target.peer, extension_number, text, now))
+        if not futures:
+            return False
+        results = await asyncio.gather(*futures)
+        return any(results)
+
+    def _message(
+        self, uri: SipURI, peer: Peer, extension: str, text: str, now: float
+    ) -> asyncio.Future[bool]:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        host = self.me.uri_host()
+        headers = Headers(
+            [
+                ("From", f'"Emergency Alert" <sip:e911@{host}>;tag={new_branch_tag()}'),
+                ("To", f"<sip:{extension}@{host}>"),
+                ("Call-ID", f"{new_branch_tag()}{new_branch_tag()}@{host}"),
+                ("CSeq", "1 MESSAGE"),
+                ("Max-Forwards", "70"),
+                ("Content-Type", "text/plain;charset=utf-8"),
+            ]
+        )
+        request = Request("MESSAGE", uri, headers, text.encode())
+        headers.prepend("Via", str(self.me.via(peer.transport, new_branch(request))))
+
+        def answered(response: Response | None) -> None:
+            if not future.done():
+                future.set_result(response is not None and 200 <= response.status < 300)
+
+        tx, actions = self.transactions.create_client(request, peer, now, reliable=peer.reliable)
+        self.probes[tx] = answered
+        self.actions.perform(tx, actions)
+        return future
+
     # -- answering upstream ----------------------------------------------------------------
     def open_context(self, request: Request, source: Peer, now: float) -> ProxyContext:
         tx = self.actions.open_server(request, source, now)
@@ -593,6 +663,10 @@ def _policy_rejection(judgement: Judgement) -> Rejection:
         ("Warning", warning_header(decision)),
     )
     return Rejection(decision.sip_status or 403, decision.reason, headers)
+
+
+def new_branch_tag() -> str:
+    return secrets.token_hex(6)
 
 
 def disposition_for(status: int, reason: EndReason) -> Disposition:

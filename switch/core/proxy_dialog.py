@@ -13,9 +13,11 @@ from switch.sip.message import Request, Response, make_response
 from switch.sip.uri import SipURI, parse_uri
 from switch.transport.peer import Peer
 
+from .context import ProxyContext
 from .dialogs import Dialog, DialogState
 from .forwarding import destination_of, forward_copy, new_branch
 from .routing import is_local_uri
+from .transfers import detect_refer
 
 if TYPE_CHECKING:
     from .proxy import Proxy
@@ -64,6 +66,8 @@ def forward_in_dialog(
         proxy.actions.send_bytes(forwarded.to_bytes(), peer)
         return
     ctx = proxy.open_context(request, source, now)
+    if request.method == "REFER" and _refused_refer_to_911(proxy, ctx, request, dialog, now):
+        return
     if request.method == "BYE" and dialog is not None:
         hangup = HangupBy.CALLER if dialog.from_caller(request.from_.tag) else HangupBy.CALLEE
         end_dialog(proxy, dialog, now, hangup, ClosedBy.SIGNALLING, send_bye=False)
@@ -72,6 +76,42 @@ def forward_in_dialog(
         proxy.send_final(ctx, make_response(request, 416), now)
         return
     proxy.fork(ctx, uri, peer, now)
+
+
+def _refused_refer_to_911(
+    proxy: Proxy, ctx: ProxyContext, request: Request, dialog: Dialog | None, now: float
+) -> bool:
+    """Blind or attended transfer to 911: charged and let through, or refused by setting."""
+    record = dialog.record if dialog is not None else None
+    account_id = record.account_id if record is not None else None
+    directory = proxy.directory()
+
+    def replaced_is_emergency(call_id: str) -> bool:
+        other = proxy.dialogs.get(call_id)
+        cls = other.record.destination_class if other and other.record else None
+        return cls in ("emergency", "emergency_test")
+
+    kind = detect_refer(
+        request,
+        lambda user: proxy.policy.is_emergency(user, account_id, directory),
+        replaced_is_emergency,
+    )
+    if kind is None:
+        return False
+    account = directory.accounts.get(account_id) if account_id is not None else None
+    if account is not None and account.e911.transfer_action == "refuse":
+        response = make_response(request, 403, "Hang Up And Dial 911")
+        response.headers.add(
+            "Warning", '399 softswitch "calls cannot be transferred to 911: hang up and dial 911"'
+        )
+        proxy.send_final(ctx, response, now)
+        return True
+    if record is not None and "transfer-to-911" not in record.flags:
+        record.flags.append("transfer-to-911")
+    if proxy.events is not None:
+        device_id = record.device_id if record is not None else None
+        proxy.events.transfer_to_911(request.call_id, kind, account_id, device_id)
+    return False
 
 
 def end_dialog(

@@ -27,12 +27,15 @@ from .binding_store import BindingStore
 from .directory import DeviceRecord, Directory, load_directory, read_version
 from .dispatcher import Dispatcher
 from .e911_enforce import has_moved, mark_unconfirmed
+from .e911_events import EmergencyEvents
 from .forwarding import LocalAddress
 from .location import LocationService
+from .notify import Notifier, SmtpSettings
 from .observe import MeteredCdrSink, refresh_gauges
 from .proxy import Proxy
 from .proxy_dialog import maintain_dialogs
 from .registrar import Registrar
+from .row_writer import RowWriter
 from .trace import SipTracer, load_traces
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,9 @@ class SwitchService:
         self.proxy: Proxy | None = None
         self._http: asyncio.Server | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self.rows = RowWriter(self.engine)
+        # True while provisioning cannot be read: calls use the last view loaded.
+        self.provisioning_stale = False
         self.dispatcher.on_registered = self.on_registered
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
@@ -128,6 +134,17 @@ class SwitchService:
             self.run_in_thread,
         )
         self.proxy.metrics = self.metrics
+        notify = self.settings.notify
+        smtp = (
+            SmtpSettings(notify.smtp_host, notify.smtp_port, notify.smtp_from)
+            if notify.smtp_host
+            else None
+        )
+        notifier = Notifier(
+            smtp, self.proxy.send_text, attempts=notify.attempts, retry_delay=notify.retry_delay
+        )
+        self.proxy.events = EmergencyEvents(self, notifier)
+        self.proxy.is_stale = lambda: self.provisioning_stale
         self.dispatcher.proxy = self.proxy
         address = self.settings.metrics.address
         if address is not None:
@@ -140,6 +157,7 @@ class SwitchService:
             self._poll_directory(),
             self._sweep_expired(),
             self._maintain_dialogs(),
+            self.rows.run(),
             self.dispatcher.run_timers(),
         ):
             self._tasks.append(asyncio.create_task(coroutine))
@@ -205,6 +223,7 @@ class SwitchService:
             with suppress(asyncio.CancelledError):
                 await task
         await self.store.flush()
+        await self.rows.flush()
         if self.cdr_writer is not None:
             # Whatever the database does not take in time is in the spool: nothing is lost.
             await self.cdr_writer.flush(timeout=5.0)

@@ -127,6 +127,9 @@ def source_host(address: str) -> str:
 def network_of(address: str) -> str:
     """The /24 (IPv4) or /48 (IPv6) holding a source: a stand-in for "the same network"."""
     host = source_host(address)
+    parts = host.split(".")
+    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"  # the common case, without ipaddress
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:

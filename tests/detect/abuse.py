@@ -83,8 +83,8 @@ class TrunkedOffice(Office):
         self.pbx_seat = rng.choice(self.seats)
         if rng.random() < 0.5:
             self.pbx_seat.ua = rng.choice(PBX_UAS)
-        self.users = [f"PBX user {i}" for i in range(rng.randrange(6, 16))]
-        self.pass_names = rng.random() < 0.5
+        self.users = [f"PBX user {i}" for i in range(rng.randrange(8, 17))]
+        self.pass_names = rng.random() < 0.6  # most PBXs pass the user's name through
         self.numbers = [nanp(rng, self.npa) for _ in self.users] if rng.random() < 0.3 else []
 
     def seat_day(self, day: int, seat: Seat) -> None:

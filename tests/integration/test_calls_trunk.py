@@ -15,6 +15,7 @@ from tests.integration.calls import (
     register,
     started,
     target,
+    trace,
 )
 from tests.integration.conftest import ALICE
 from tests.support.sipp import run_sipp
@@ -107,6 +108,10 @@ def test_did_call_from_an_untrusted_address_is_challenged(
             extra=["-s", ALICE_DID],
         )
     assert result.ok, explain(result)
+    # The challenge is the first and only answer (no 100 before it: some phones stop
+    # reading at the first response), and, being final, it carries a To tag.
+    assert [m.status for m in trace(result) if not m.sent] == [407]
     [challenge] = received(result, 407)
     assert challenge.headers("Proxy-Authenticate")
+    assert challenge.param("To", "tag")
     # CDR: no record (the call never got past authentication).
