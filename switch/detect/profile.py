@@ -51,6 +51,9 @@ class AccountProfile:
         """Days since 1970-01-01 in the account's own calendar."""
         return int(self.local(time) // DAY)
 
+    def is_business_day(self, local_day: int) -> bool:
+        return (local_day + _EPOCH_WEEKDAY) % 7 in self.business_days
+
     def weekday(self, time: float) -> int:
         return (self.local_day(time) + _EPOCH_WEEKDAY) % 7
 

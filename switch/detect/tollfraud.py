@@ -263,7 +263,9 @@ class TollFraudDetector(BaseDetector):
         ]
 
     def _roll(self, state: _Account, profile: AccountProfile, now: float) -> None:
-        """Close finished days into the EWMA; silent days count as zero."""
+        """Close finished days into the EWMA. Silent business days count as zero;
+        days off are skipped, so a weekday is judged against weekdays (what happens
+        on days off is caught by the off-hours rule instead)."""
         day = profile.local_day(now)
         if state.day is None:
             state.day = day
@@ -274,8 +276,11 @@ class TollFraudDetector(BaseDetector):
         ewma = state.ewma
         if ewma is None:
             ewma = self.t.initial_baseline_per_seat * profile.active_seats
-        ewma = alpha * state.today + (1 - alpha) * ewma
-        ewma *= (1 - alpha) ** min(day - state.day - 1, 60)
+        count = state.today
+        for finished in range(state.day, min(day, state.day + 60)):
+            if profile.is_business_day(finished):
+                ewma = alpha * count + (1 - alpha) * ewma
+            count = 0
         state.ewma = ewma
         state.today = 0
         state.day = day

@@ -219,11 +219,17 @@ class Headers:
         """All values of ``name`` split on top-level commas; empty items are dropped."""
         return [part for raw in self.get_all(name) for part in split_commas(raw) if part]
 
+    def _changed(self, key: str) -> None:
+        """Forget the typed views built from header ``key`` (the others stay valid)."""
+        view = _VIEW_OF_KEY.get(key)
+        if view is not None:
+            self._cache.pop(view, None)
+
     def add(self, name: str, value: str) -> None:
         canonical, key = self._checked(name, value)
         self._items.append((canonical, value))
         self._keys.append(key)
-        self._cache.clear()
+        self._changed(key)
 
     def prepend(self, name: str, value: str) -> None:
         """Insert before the first entry of ``name``, or at the top when there is none."""
@@ -234,7 +240,7 @@ class Headers:
             index = 0
         self._items.insert(index, (canonical, value))
         self._keys.insert(index, key)
-        self._cache.clear()
+        self._changed(key)
 
     def set(self, name: str, value: str) -> None:
         """Replace every entry of ``name`` by one, at the place of the first (or at the end)."""
@@ -247,11 +253,12 @@ class Headers:
             return
         self._items[index] = (canonical, value)
         self._remove_from(key, index + 1)
-        self._cache.clear()
+        self._changed(key)
 
     def remove(self, name: str) -> None:
-        self._remove_from(_name_key(name)[1], 0)
-        self._cache.clear()
+        key = _name_key(name)[1]
+        self._remove_from(key, 0)
+        self._changed(key)
 
     def _remove_from(self, key: str, start: int) -> None:
         keys = self._keys
@@ -289,7 +296,22 @@ class Headers:
         return f"Headers({self._items!r})"
 
     def copy(self) -> Headers:
-        return Headers._from_parsed(list(self._items), list(self._keys))
+        headers = Headers._from_parsed(list(self._items), list(self._keys))
+        # The typed views are never changed in place once cached, so the copy may share them.
+        headers._cache = dict(self._cache)
+        return headers
+
+
+# Which cached typed view (see message.py) is built from which header.
+_VIEW_OF_KEY = {
+    "via": "vias",
+    "call-id": "call_id",
+    "cseq": "cseq",
+    "from": "from",
+    "to": "to",
+    "contact": "contacts",
+    "max-forwards": "max_forwards",
+}
 
 
 @dataclass(slots=True)
