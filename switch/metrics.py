@@ -24,6 +24,9 @@ from prometheus_client import (
 )
 
 from switch import __version__
+from switch.detect.alerts import DetectorKind
+from switch.policy.decision import RuleId
+from switch.policy.decision import Verdict as PolicyVerdict
 from switch.sip.errors import SipError
 
 PREFIX = "softswitch"
@@ -95,28 +98,13 @@ class Disposition(StrEnum):
     REJECTED = "rejected"
 
 
-class PolicyRule(StrEnum):
-    """Stable identifiers of the policy rules that decide a call."""
-
-    EMERGENCY_OVERRIDE = "emergency_override"
-    CLASS_OF_SERVICE = "class_of_service"
-    EMBARGO = "embargo"
-    HIGH_RISK_INTERNATIONAL = "high_risk_international"
-    PREMIUM_RATE = "premium_rate"
-    OPERATOR_ASSISTED = "operator_assisted"
-    INVALID_DESTINATION = "invalid_destination"
-    CALLER_ID = "caller_id"
-    CONCURRENT_CALLS = "concurrent_calls"
-    CALL_RATE = "call_rate"
-    DAILY_MINUTES = "daily_minutes"
-    SPEND_LIMIT = "spend_limit"
-    ABUSE_BLOCK = "abuse_block"
-
-
-class Verdict(StrEnum):
-    ALLOW = "allow"
-    DENY = "deny"
-    FLAG = "flag"  # allowed, but recorded for review
+# The policy engine's own rule ids and verdicts, plus the switch's E911 location rule:
+# one vocabulary for CDRs, SIP Reason headers and metrics.
+PolicyRule = StrEnum(  # type: ignore[misc]
+    "PolicyRule",
+    {rule.name: rule.value for rule in RuleId} | {"E911_LOCATION": "e911.location"},
+)
+Verdict = PolicyVerdict
 
 
 class LocationStatus(StrEnum):
@@ -136,14 +124,11 @@ class NotificationOutcome(StrEnum):
     NONE = "none"
 
 
-class Detector(StrEnum):
-    TOLL_FRAUD = "toll_fraud"
-    INTERNATIONAL_SPIKE = "international_spike"
-    SHORT_CALL_BURST = "short_call_burst"
-    CONCURRENT_SPIKE = "concurrent_spike"
-    WANGIRI = "wangiri"
-    AUTH_BRUTE_FORCE = "auth_brute_force"
-    REGISTRATION_SCAN = "registration_scan"
+# The abuse detectors' own names, plus the E911 moved-device check of the registrar.
+Detector = StrEnum(  # type: ignore[misc]
+    "Detector",
+    {kind.name: kind.value for kind in DetectorKind} | {"MOVED_DEVICE": "moved_device"},
+)
 
 
 class AlertLevel(StrEnum):

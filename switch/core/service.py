@@ -18,6 +18,7 @@ from switch.cdr.writer import CdrWriter
 from switch.config import Settings
 from switch.metrics import Metrics
 from switch.metrics_http import start_http
+from switch.sip.message import make_response
 from switch.sip.transaction import TransactionLayer, TransactionState
 from switch.transport.manager import TransportManager
 from switch.transport.peer import Peer
@@ -212,6 +213,18 @@ class SwitchService:
             if not busy and not working:
                 break
             await asyncio.sleep(0.1)
+        self._end_unfinished_calls()
+
+    def _end_unfinished_calls(self) -> None:
+        """Calls still ringing when the drain ends are refused now, so their records close."""
+        proxy = self.proxy
+        if proxy is None:
+            return
+        now = time.time()
+        for ctx in list(proxy.contexts.values()):
+            if ctx.is_invite and not ctx.finished:
+                proxy.cancel_pending(ctx, now)
+                proxy.send_final(ctx, make_response(ctx.request, 503, "Shutting Down"), now)
 
     async def stop(self) -> None:
         if self._http is not None:

@@ -16,13 +16,17 @@ from dataclasses import dataclass, field
 
 from switch.detect import (
     Alert,
+    PlanUsage,
     AuthFailure,
     BanList,
     DetectionEngine,
     DetectorKind,
     Level,
     SubjectKind,
+    above_typical,
+    billing_period,
 )
+from switch.detect.fairuse import Pool
 from tests.detect.abuse import (
     BlastOffice,
     DialerOffice,
@@ -32,7 +36,7 @@ from tests.detect.abuse import (
     WangiriOffice,
     brute_force,
 )
-from tests.detect.synthetic import EXPECTED, Office, Pattern, Scenario, Tenant
+from tests.detect.synthetic import EXPECTED, START, Office, Pattern, Scenario, Tenant
 
 HONEST_SIZES = ((1, 0.55), (5, 0.33), (20, 0.11), (100, 0.01))
 
@@ -80,6 +84,7 @@ class Result:
     critical: dict[int, set[DetectorKind]] = field(default_factory=dict)
     warned: dict[int, set[DetectorKind]] = field(default_factory=dict)
     banned: set[int] = field(default_factory=set)
+    minutes: dict[int, float] = field(default_factory=dict)  # pooled minutes this month
     unattributed: int = 0
     alerts: int = 0
     events: int = 0
@@ -135,8 +140,24 @@ def run(seed: int, **sizes: int) -> Result:
                 continue
             book = result.critical if alert.level is Level.CRITICAL else result.warned
             book.setdefault(tenant.id, set()).add(alert.detector)
+    period_start, _ = billing_period(START)
+    for account, usage in engine.fair_use.usage_by_account(period_start).items():
+        result.minutes[account] = usage.minutes(Pool.DOMESTIC)
     result.seconds = time.perf_counter() - began
     return result
+
+
+def typical_flags(result: Result, factor: float = 1.5) -> dict[Pattern, int]:
+    """Accounts above 1.5x the 95th percentile of minutes per seat (FAIR-01), by pattern."""
+    seats = {t.id: t for t in result.tenants if t.seats}
+    usages = [
+        PlanUsage(tid, "default", result.minutes.get(tid, 0.0), tenant.seats)
+        for tid, tenant in seats.items()
+    ]
+    flagged: dict[Pattern, int] = defaultdict(int)
+    for flag in above_typical(usages, factor=factor):
+        flagged[seats[flag.account_id].pattern] += 1
+    return dict(flagged)
 
 
 def table(result: Result) -> str:
@@ -146,6 +167,8 @@ def table(result: Result) -> str:
         f"seed {result.seed}: {len(tenants)} tenants, {result.events:,} events, "
         f"{result.alerts:,} alerts ({result.unattributed} about no tenant), "
         f"{result.seconds:.1f} s",
+        "above 1.5x the plan's 95th percentile of minutes per seat: "
+        + ", ".join(f"{p.value} {n}" for p, n in typical_flags(result).items()),
         f"{'pattern':<24}{'n':>5}{'caught':>8}{'recall':>8}  expected detector",
     ]
     for pattern in Pattern:
