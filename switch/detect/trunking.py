@@ -29,7 +29,14 @@ from switch.detect.alerts import (
 )
 from switch.detect.base import BaseDetector, Handler
 from switch.detect.errors import ThresholdError
-from switch.detect.events import CallAnswered, CallAttempt, CallEnded, Registration, SeatKind
+from switch.detect.events import (
+    CallAnswered,
+    CallAttempt,
+    CallEnded,
+    Registration,
+    SeatKind,
+    source_host,
+)
 from switch.detect.profile import Profiles
 from switch.detect.useragents import PBX_USER_AGENTS, UserAgentMatcher
 from switch.detect.window import CallIndex, Concurrency, DistinctWindow, LruStates, TimeWindow
@@ -246,7 +253,7 @@ class TrunkingDetector(BaseDetector):
     def _bind(self, key: SubjectKey, r: Registration) -> int:
         """Update the credential's live bindings; returns how many are live."""
         bindings = self._bindings.touch(key, r.time)
-        binding = r.instance_id or r.contact or r.source_address
+        binding = r.instance_id or _contact_address(r.contact) or source_host(r.source_address)
         if r.expires <= 0:
             bindings.pop(binding, None)
         else:
@@ -284,6 +291,17 @@ class TrunkingDetector(BaseDetector):
         account_id: int | None,
     ) -> Alert:
         return Alert(self.kind, level, subject, start, end, figures, evidence, text, account_id)
+
+
+def _contact_address(contact: str | None) -> str | None:
+    """A Contact without parameters or port: NAT rebinding changes the port, not the device."""
+    if not contact:
+        return None
+    text = contact.strip().lstrip("<").split(">", 1)[0].split(";", 1)[0]
+    head, _, port = text.rpartition(":")
+    if port.isdigit() and head and not head.endswith(("sip", "sips")):
+        return head.lower()
+    return text.lower()
 
 
 def _seat_key(a: CallAttempt) -> SubjectKey | None:

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from switch.cdr.record import Direction
 from switch.detect import AuthFailure, Event, RequestSeen
 from switch.policy.destination import DestinationClass as DC
+from tests.detect.offices import Office
 from tests.detect.synthetic import (
     DAY,
     HIGH_RISK,
     START,
-    Office,
     Pattern,
     Seat,
     Tenant,
@@ -70,8 +70,9 @@ class DialerOffice(Office):
                 talk = rng.uniform(1.0, 5.0) if rng.random() < 0.6 else talk_time(rng) / 3
             else:
                 ring, talk = rng.uniform(2.0, 20.0), 0.0
-            self.call(t, Direction.OUTBOUND, seat, number, DC.DOMESTIC_LONG_DISTANCE, ring=ring,
-                      talk=talk)
+            self.call(
+                t, Direction.OUTBOUND, seat, number, DC.DOMESTIC_LONG_DISTANCE, ring=ring, talk=talk
+            )
             t += 60.0 / self.rate * max(0.05, rng.gauss(1.0, self.jitter))
 
 
@@ -100,12 +101,28 @@ class TrunkedOffice(Office):
             caller = self.numbers[i] if self.numbers else seat.did
             for _ in range(poisson(rng, 3.0)):
                 number, cls = rng.choice(self.contacts)
-                self.call(self.business_time(day), Direction.OUTBOUND, seat, number, cls,
-                          ring=rng.uniform(4.0, 20.0), talk=talk_time(rng), name=name,
-                          caller=caller)
+                self.call(
+                    self.business_time(day),
+                    Direction.OUTBOUND,
+                    seat,
+                    number,
+                    cls,
+                    ring=rng.uniform(4.0, 20.0),
+                    talk=talk_time(rng),
+                    name=name,
+                    caller=caller,
+                )
             for _ in range(poisson(rng, 2.0)):
-                self.call(self.business_time(day), Direction.INBOUND, seat, seat.did, DC.LOCAL,
-                          ring=rng.uniform(3.0, 12.0), talk=talk_time(rng), caller=nanp(rng))
+                self.call(
+                    self.business_time(day),
+                    Direction.INBOUND,
+                    seat,
+                    seat.did,
+                    DC.LOCAL,
+                    ring=rng.uniform(3.0, 12.0),
+                    talk=talk_time(rng),
+                    caller=nanp(rng),
+                )
 
 
 class TollFraudOffice(Office):
@@ -138,8 +155,16 @@ class TollFraudOffice(Office):
                 ring, talk = rng.uniform(2.0, 10.0), rng.uniform(30.0, 900.0)
                 if rng.random() < 0.3:
                     talk = 0.0
-                self.call(t, Direction.OUTBOUND, seat, number, cls, ring=ring, talk=talk,
-                          source=self.attacker)
+                self.call(
+                    t,
+                    Direction.OUTBOUND,
+                    seat,
+                    number,
+                    cls,
+                    ring=ring,
+                    talk=talk,
+                    source=self.attacker,
+                )
                 t += ring + talk + rng.uniform(1.0, 10.0)
 
 
@@ -163,14 +188,28 @@ class WangiriOffice(Office):
             t = t0 + rng.uniform(0.0, span)
             talk = rng.uniform(1.0, 4.0) if rng.random() < 0.1 else 0.0
             rang.append(rng.choice(numbers))
-            self.call(t, Direction.INBOUND, seat, seat.did, DC.LOCAL, ring=rng.uniform(1.0, 6.0),
-                      talk=talk, caller=rang[-1])
+            self.call(
+                t,
+                Direction.INBOUND,
+                seat,
+                seat.did,
+                DC.LOCAL,
+                ring=rng.uniform(1.0, 6.0),
+                talk=talk,
+                caller=rang[-1],
+            )
         for _ in range(rng.randrange(1, 4)):
             seat = rng.choice(self.seats)
             t = t0 + span + rng.uniform(0.2, 20.0) * 3600
-            self.call(t, Direction.OUTBOUND, seat, rng.choice(rang),
-                      DC.INTERNATIONAL_HIGH_RISK, ring=rng.uniform(3.0, 8.0),
-                      talk=rng.uniform(30.0, 120.0))
+            self.call(
+                t,
+                Direction.OUTBOUND,
+                seat,
+                rng.choice(rang),
+                DC.INTERNATIONAL_HIGH_RISK,
+                ring=rng.uniform(3.0, 8.0),
+                talk=rng.uniform(30.0, 120.0),
+            )
 
 
 class BlastOffice(Office):
@@ -189,8 +228,15 @@ class BlastOffice(Office):
         for _ in range(rng.randrange(110, 401)):
             seat = rng.choice(self.seats)
             talk = rng.uniform(20.0, 40.0) if rng.random() < 0.4 else 0.0
-            self.call(t0 + rng.uniform(0.0, spread), Direction.OUTBOUND, seat, nanp(rng),
-                      DC.DOMESTIC_LONG_DISTANCE, ring=rng.uniform(10.0, 30.0), talk=talk)
+            self.call(
+                t0 + rng.uniform(0.0, spread),
+                Direction.OUTBOUND,
+                seat,
+                nanp(rng),
+                DC.DOMESTIC_LONG_DISTANCE,
+                ring=rng.uniform(10.0, 30.0),
+                talk=talk,
+            )
 
 
 class FairUseOffice(Office):
@@ -212,8 +258,16 @@ class FairUseOffice(Office):
                 number, cls = rng.choice(self.contacts)
                 self.call(t, Direction.OUTBOUND, seat, number, cls, ring=5.0, talk=talk)
             else:
-                self.call(t, Direction.INBOUND, seat, seat.did, DC.LOCAL, ring=5.0, talk=talk,
-                          caller=nanp(rng))
+                self.call(
+                    t,
+                    Direction.INBOUND,
+                    seat,
+                    seat.did,
+                    DC.LOCAL,
+                    ring=5.0,
+                    talk=talk,
+                    caller=nanp(rng),
+                )
             seat.booked.append((t, t + 5.0 + talk))
             t += 5.0 + talk + rng.uniform(20.0, 120.0)
 
@@ -244,4 +298,3 @@ def brute_force(
             t += rng.expovariate(rate)
 
     return Tenant(ident, Pattern.BRUTE_FORCE, frozenset({ip})), events
-

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 from switch.detect import (
     Alert,
-    PlanUsage,
     AuthFailure,
     BanList,
     DetectionEngine,
     DetectorKind,
     Level,
+    PlanUsage,
     SubjectKind,
     above_typical,
     billing_period,
@@ -36,7 +36,8 @@ from tests.detect.abuse import (
     WangiriOffice,
     brute_force,
 )
-from tests.detect.synthetic import EXPECTED, START, Office, Pattern, Scenario, Tenant
+from tests.detect.offices import Office
+from tests.detect.synthetic import EXPECTED, START, Pattern, Scenario, Tenant
 
 HONEST_SIZES = ((1, 0.55), (5, 0.33), (20, 0.11), (100, 0.01))
 
@@ -147,9 +148,12 @@ def run(seed: int, **sizes: int) -> Result:
     return result
 
 
-def typical_flags(result: Result, factor: float = 1.5) -> dict[Pattern, int]:
-    """Accounts above 1.5x the 95th percentile of minutes per seat (FAIR-01), by pattern."""
-    seats = {t.id: t for t in result.tenants if t.seats}
+def typical_flags(
+    result: Result, factor: float = 1.5, accounts: set[int] | None = None
+) -> dict[Pattern, int]:
+    """Accounts above 1.5x the 95th percentile of minutes per seat (FAIR-01), by pattern,
+    among ``accounts`` (all accounts when None)."""
+    seats = {t.id: t for t in result.tenants if t.seats and (accounts is None or t.id in accounts)}
     usages = [
         PlanUsage(tid, "default", result.minutes.get(tid, 0.0), tenant.seats)
         for tid, tenant in seats.items()
@@ -167,8 +171,8 @@ def table(result: Result) -> str:
         f"seed {result.seed}: {len(tenants)} tenants, {result.events:,} events, "
         f"{result.alerts:,} alerts ({result.unattributed} about no tenant), "
         f"{result.seconds:.1f} s",
-        "above 1.5x the plan's 95th percentile of minutes per seat: "
-        + ", ".join(f"{p.value} {n}" for p, n in typical_flags(result).items()),
+        "above 1.5x the plan's 95th percentile of minutes per seat (all accounts): "
+        + (", ".join(f"{p.value} {n}" for p, n in typical_flags(result).items()) or "none"),
         f"{'pattern':<24}{'n':>5}{'caught':>8}{'recall':>8}  expected detector",
     ]
     for pattern in Pattern:
@@ -177,7 +181,8 @@ def table(result: Result) -> str:
             flagged = sum(1 for t in members if result.critical.get(t.id))
             lines.append(
                 f"{pattern.value:<24}{len(members):>5}{flagged:>8}{'':>8}  "
-                f"flagged critical: {result.honest_flagged():.1%}; banned: "
+                f"flagged critical: {result.honest_flagged():.1%}; warned: "
+                f"{sum(1 for t in members if result.warned.get(t.id))}; banned: "
                 f"{result.honest_banned()}"
             )
             continue
@@ -219,9 +224,7 @@ def matrix(result: Result) -> str:
         for kind in result.critical.get(tenant.id, ()):
             counts[tenant.pattern][kind] += 1
     head = f"{'':<24}" + "".join(f"{k.value[:10]:>11}" for k in kinds)
-    rows = [
-        f"{p.value:<24}" + "".join(f"{counts[p][k]:>11}" for k in kinds) for p in Pattern
-    ]
+    rows = [f"{p.value:<24}" + "".join(f"{counts[p][k]:>11}" for k in kinds) for p in Pattern]
     return "\n".join([head, *rows])
 
 

@@ -74,8 +74,14 @@ def test_throttle_answers_503_with_retry_after_until_it_expires() -> None:
 def test_emergency_calls_pass_every_restriction() -> None:
     state = restricted(DetectorKind.AUTODIAL)
     state.add(ActionKind.SUSPEND_OUTBOUND, EXT, T0, duration=None, reason="operator")
-    state.add(ActionKind.RESTRICT_CLASS, Subject(SubjectKind.ACCOUNT, "1"), T0, duration=None,
-              reason="lock", classes=frozenset())
+    state.add(
+        ActionKind.RESTRICT_CLASS,
+        Subject(SubjectKind.ACCOUNT, "1"),
+        T0,
+        duration=None,
+        reason="lock",
+        classes=frozenset(),
+    )
     for cls, number in ((DC.EMERGENCY, "911"), (DC.EMERGENCY_TEST, "933")):
         decision = apply_actions(state, attempt(T0 + 1, "e", dest=number, cls=cls), T0 + 1)
         assert decision.allowed, cls
@@ -84,8 +90,9 @@ def test_emergency_calls_pass_every_restriction() -> None:
 
 def test_restricting_a_class_keeps_other_calls_going() -> None:
     state = restricted(DetectorKind.TOLL_FRAUD)
-    intl = apply_actions(state, attempt(T0, "i", dest="+88216000000",
-                                         cls=DC.INTERNATIONAL_HIGH_RISK), T0)
+    intl = apply_actions(
+        state, attempt(T0, "i", dest="+88216000000", cls=DC.INTERNATIONAL_HIGH_RISK), T0
+    )
     assert (intl.outcome, intl.sip_status) == (CallOutcome.DENY, 403)
     assert apply_actions(state, attempt(T0, "d"), T0).allowed
     other_ext = attempt(T0, "o", ext=11, dest="+442071234567", cls=DC.INTERNATIONAL)
@@ -94,8 +101,13 @@ def test_restricting_a_class_keeps_other_calls_going() -> None:
 
 def test_suspension_beats_throttle_and_inbound_is_untouched() -> None:
     state = restricted(DetectorKind.AUTODIAL)
-    state.add(ActionKind.SUSPEND_OUTBOUND, Subject(SubjectKind.ACCOUNT, "1"), T0, duration=60.0,
-              reason="blast")
+    state.add(
+        ActionKind.SUSPEND_OUTBOUND,
+        Subject(SubjectKind.ACCOUNT, "1"),
+        T0,
+        duration=60.0,
+        reason="blast",
+    )
     assert apply_actions(state, attempt(T0, "c"), T0).outcome is CallOutcome.DENY
     inbound = attempt(T0, "in", direction=Direction.INBOUND, dest="+12125550001", cls=DC.LOCAL)
     assert apply_actions(state, inbound, T0).allowed
@@ -125,8 +137,14 @@ def test_account_scope_widens_the_subject() -> None:
 
 def test_source_restrictions_match_any_port() -> None:
     state = RestrictionState()
-    state.add(ActionKind.THROTTLE, Subject(SubjectKind.SOURCE, "192.0.2.10"), T0, duration=60.0,
-              reason="flood", retry_after=30)
+    state.add(
+        ActionKind.THROTTLE,
+        Subject(SubjectKind.SOURCE, "192.0.2.10"),
+        T0,
+        duration=60.0,
+        reason="flood",
+        retry_after=30,
+    )
     decision = apply_actions(state, attempt(T0, "c", source="udp:192.0.2.10:5099"), T0)
     assert (decision.outcome, decision.retry_after) == (CallOutcome.THROTTLE, 30)
 

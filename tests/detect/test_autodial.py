@@ -73,8 +73,9 @@ def test_nothing_is_scored_below_the_minimum_sample() -> None:
 
 
 def _busiest_window(events: list[Event], span: float = 900.0) -> int:
-    times = sorted(e.time for e in events if isinstance(e, CallAttempt)
-                   and e.direction is Direction.OUTBOUND)
+    times = sorted(
+        e.time for e in events if isinstance(e, CallAttempt) and e.direction is Direction.OUTBOUND
+    )
     return max(sum(1 for u in times if t <= u < t + span) for t in times)
 
 
@@ -91,8 +92,15 @@ def test_busy_honest_receptionist_is_not_flagged() -> None:
         ring = rng.uniform(3.0, 12.0)
         events += call(t, f"r{i}", ring=ring, talk=talk, dest=dest)
         if i % 4 == 0:  # a consult call to a colleague, then the transfer
-            events += call(t + ring + 5, f"x{i}", ring=3, talk=10, dest="201",
-                           cls=DC.INTERNAL, direction=Direction.INTERNAL)
+            events += call(
+                t + ring + 5,
+                f"x{i}",
+                ring=3,
+                talk=10,
+                dest="201",
+                cls=DC.INTERNAL,
+                direction=Direction.INTERNAL,
+            )
         t += ring + talk
     assert _busiest_window(events) >= 20  # enough for the detector to score this desk
     assert feed(AutodialDetector(), events) == []
@@ -103,8 +111,9 @@ def _paced(talk: float) -> list[Event]:
     events: list[Event] = []
     for i in range(60):
         dest = f"+1212555{i:04d}" if i % 5 < 2 else f"+1{300 + 7 * i}{2000000 + 7919 * i}"
-        events += call(T0 + i * 15.0, f"c{i}", ring=5.0, talk=talk, dest=dest,
-                       seat_kind=SeatKind.MULTI_USER)
+        events += call(
+            T0 + i * 15.0, f"c{i}", ring=5.0, talk=talk, dest=dest, seat_kind=SeatKind.MULTI_USER
+        )
     return events
 
 
@@ -158,8 +167,14 @@ def test_a_dialler_spread_over_extensions_is_caught_at_account_level() -> None:
 def test_internal_and_emergency_calls_are_ignored() -> None:
     events: list[Event] = []
     for i in range(60):
-        events += call(T0 + i * 5.0, f"i{i}", ring=2.0, dest=str(200 + i), cls=DC.INTERNAL,
-                       direction=Direction.INTERNAL)
+        events += call(
+            T0 + i * 5.0,
+            f"i{i}",
+            ring=2.0,
+            dest=str(200 + i),
+            cls=DC.INTERNAL,
+            direction=Direction.INTERNAL,
+        )
     for i in range(25):
         events += call(T0 + 400 + i * 5.0, f"e{i}", ring=2.0, dest="911", cls=DC.EMERGENCY)
     assert feed(AutodialDetector(), events) == []
@@ -175,8 +190,13 @@ def test_cool_down_holds_repeats_and_warnings_after_critical() -> None:
 def test_concurrent_outbound_calls_on_a_single_user_seat_count() -> None:
     events: list[Event] = []
     for i in range(40):  # each call rings 60 s, a new one every 12 s: five at once
-        events += call(T0 + i * 12.0 + (i % 3), f"p{i}", ring=60.0, talk=0.0,
-                       dest=f"+1{300 + i * 11}{2000000 + i * 7919}")
+        events += call(
+            T0 + i * 12.0 + (i % 3),
+            f"p{i}",
+            ring=60.0,
+            talk=0.0,
+            dest=f"+1{300 + i * 11}{2000000 + i * 7919}",
+        )
     alerts = feed(AutodialDetector(), events)
     worst = max((a for a in alerts if a.subject == EXT), key=lambda a: a.figures["score"])
     assert worst.figures["concurrent_outbound"] >= 3

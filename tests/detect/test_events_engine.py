@@ -81,7 +81,7 @@ def test_an_answered_record_becomes_attempt_answer_and_end() -> None:
 
 
 def test_unanswered_open_and_oddly_classified_records() -> None:
-    attempt, end = events_from_record(record(1, talk=0.0))
+    _, end = events_from_record(record(1, talk=0.0))
     assert isinstance(end, CallEnded) and end.billable_seconds == 0
     assert len(events_from_record(record(2, talk=None))) == 1  # still open
     odd = record(3)
@@ -100,7 +100,8 @@ def test_replaying_exported_records_finds_a_dialler() -> None:
     records = [record(n, talk=0.0) for n in range(200)]  # 200 sequential calls, 6 s apart
     alerts = DetectionEngine().replay(records)
     assert any(
-        a.detector is DetectorKind.AUTODIAL and a.level is Level.CRITICAL
+        a.detector is DetectorKind.AUTODIAL
+        and a.level is Level.CRITICAL
         and a.subject == Subject(SubjectKind.EXTENSION, "70")
         for a in alerts
     )
@@ -112,9 +113,17 @@ def test_engine_feeds_every_detector_that_reads_the_event() -> None:
     engine = DetectionEngine()
     alerts: list[Alert] = []
     for n in range(120):
-        alerts += engine.feed(CallAttempt(T0 + n * 0.01, f"b{n}", Direction.OUTBOUND,
-                                          account_id=1, extension_id=10, device_id=10,
-                                          destination=f"+1212555{n:04d}"))
+        alerts += engine.feed(
+            CallAttempt(
+                T0 + n * 0.01,
+                f"b{n}",
+                Direction.OUTBOUND,
+                account_id=1,
+                extension_id=10,
+                device_id=10,
+                destination=f"+1212555{n:04d}",
+            )
+        )
     kinds = {a.detector for a in alerts}
     assert {DetectorKind.BLASTING, DetectorKind.TRUNKING, DetectorKind.AUTODIAL} <= kinds
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from switch.cdr.record import Direction
@@ -37,8 +39,9 @@ def feed(d: FairUseDetector, events: list[Event]) -> list[Alert]:
     return alerts
 
 
-def minutes(total: float, *, start: float, per_call: float = 600.0, prefix: str = "m",
-            **fields: object) -> list[Event]:
+def minutes(
+    total: float, *, start: float, per_call: float = 600.0, prefix: str = "m", **fields: object
+) -> list[Event]:
     """Calls adding up to ``total`` billable minutes, one after another."""
     events: list[Event] = []
     left, i, t = total * 60.0, 0, start
@@ -71,15 +74,22 @@ def test_two_seats_may_use_6000_minutes_but_not_6001() -> None:
 
 def test_both_directions_are_pooled() -> None:
     events = minutes(1600, start=at(2025, 3, 2), prefix="o")
-    events += minutes(1600, start=at(2025, 3, 20), prefix="i", direction=Direction.INBOUND,
-                      cls=DC.LOCAL, dest="+12125550001")
+    events += minutes(
+        1600,
+        start=at(2025, 3, 20),
+        prefix="i",
+        direction=Direction.INBOUND,
+        cls=DC.LOCAL,
+        dest="+12125550001",
+    )
     assert Level.CRITICAL in [a.level for a in feed(detector(active_seats=1), events)]
 
 
 def test_international_and_internal_minutes_are_not_in_the_pool() -> None:
     events = minutes(4000, start=at(2025, 3, 2), cls=DC.INTERNATIONAL, prefix="x")
-    events += minutes(4000, start=at(2025, 3, 12), cls=DC.INTERNAL, prefix="y",
-                      direction=Direction.INTERNAL)
+    events += minutes(
+        4000, start=at(2025, 3, 12), cls=DC.INTERNAL, prefix="y", direction=Direction.INTERNAL
+    )
     assert feed(detector(active_seats=1), events) == []
 
 
@@ -104,9 +114,15 @@ def test_a_call_spanning_the_month_boundary_belongs_to_its_start() -> None:
 
 
 def test_toll_free_minutes_against_toll_free_numbers() -> None:
-    inbound_tf = {"direction": Direction.INBOUND, "cls": DC.TOLL_FREE, "dest": "+18005550100"}
-    alerts = feed(detector(active_seats=10, toll_free_numbers=2),
-                  minutes(1001, start=at(2025, 3, 3), **inbound_tf))
+    inbound_tf: dict[str, Any] = {
+        "direction": Direction.INBOUND,
+        "cls": DC.TOLL_FREE,
+        "dest": "+18005550100",
+    }
+    alerts = feed(
+        detector(active_seats=10, toll_free_numbers=2),
+        minutes(1001, start=at(2025, 3, 3), **inbound_tf),
+    )
     assert [a.level for a in alerts] == [Level.WARNING, Level.CRITICAL]
     assert alerts[-1].figures["allowance_minutes"] == 1000
     no_numbers = feed(detector(active_seats=10), minutes(1001, start=at(2025, 3, 3), **inbound_tf))
@@ -115,9 +131,16 @@ def test_toll_free_minutes_against_toll_free_numbers() -> None:
 
 def test_presets_count_differently() -> None:
     # Per-line preset: toll-free allowance is 500 per seat, so 1001 minutes on 10 seats is fine.
-    per_line = FairUseDetector(profiles=Profiles({1: AccountProfile(
-        active_seats=10, toll_free_numbers=2, plan=PER_LINE_PLAN.name)}))
-    inbound_tf = {"direction": Direction.INBOUND, "cls": DC.TOLL_FREE, "dest": "+18005550100"}
+    per_line = FairUseDetector(
+        profiles=Profiles(
+            {1: AccountProfile(active_seats=10, toll_free_numbers=2, plan=PER_LINE_PLAN.name)}
+        )
+    )
+    inbound_tf: dict[str, Any] = {
+        "direction": Direction.INBOUND,
+        "cls": DC.TOLL_FREE,
+        "dest": "+18005550100",
+    }
     assert feed(per_line, minutes(1001, start=at(2025, 3, 3), **inbound_tf)) == []
     # Review guide: only outbound long distance counts.
     review = FairUseDetector(profiles=Profiles({1: AccountProfile(plan=REVIEW_GUIDE_PLAN.name)}))

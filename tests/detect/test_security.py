@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import pytest
 
 from switch.detect import (
     Alert,
     AuthFailure,
+    Ban,
     BanList,
     BanPolicy,
     BruteForceDetector,
@@ -29,13 +32,20 @@ ATTACKER = "udp:203.0.113.66:5070"
 OFFICE = "udp:198.51.100.7:5060"
 
 
-def failures(n: int, *, source: str = ATTACKER, every: float = 1.0, start: float = T0,
-             names: list[str] | None = None, ua: str = "Linphone/4.4") -> list[AuthFailure]:
+def failures(
+    n: int,
+    *,
+    source: str = ATTACKER,
+    every: float = 1.0,
+    start: float = T0,
+    names: list[str] | None = None,
+    ua: str = "Linphone/4.4",
+) -> list[AuthFailure]:
     names = names or [str(100 + i) for i in range(n)]
     return [AuthFailure(start + i * every, source, names[i % len(names)], ua) for i in range(n)]
 
 
-def feed(detector: object, events: list[Event] | list[AuthFailure]) -> list[Alert]:
+def feed(detector: object, events: Sequence[Event]) -> list[Alert]:
     alerts: list[Alert] = []
     for event in events:
         alerts += detector.feed(event)  # type: ignore[attr-defined]
@@ -85,8 +95,9 @@ def test_scanner_user_agents(ua: str | None, scanner: bool) -> None:
 
 
 def test_a_sweep_over_unknown_user_names_is_a_scanner() -> None:
-    events = [RequestSeen(T0 + i, ATTACKER, "OPTIONS", str(100 + i), "Z 3.15", False)
-              for i in range(30)]
+    events = [
+        RequestSeen(T0 + i, ATTACKER, "OPTIONS", str(100 + i), "Z 3.15", False) for i in range(30)
+    ]
     alerts = feed(ScannerDetector(), events)
     assert [a.level for a in alerts] == [Level.WARNING, Level.CRITICAL]
     assert alerts[1].figures["distinct_usernames"] == 25
@@ -104,11 +115,14 @@ def always(_host: str, _user: str) -> bool:
     return False
 
 
-def record(bans: BanList, events: list[AuthFailure], check: object = always) -> list[object]:
+def record(
+    bans: BanList, events: list[AuthFailure], check: Callable[[str, str], bool] = always
+) -> list[Ban]:
     made = []
     for e in events:
-        ban = bans.record_failure(e.source_address, e.username, e.time,
-                                  has_valid_registration=check)  # type: ignore[arg-type]
+        ban = bans.record_failure(
+            e.source_address, e.username, e.time, has_valid_registration=check
+        )
         if ban is not None:
             made.append(ban)
     return made
@@ -187,13 +201,15 @@ def test_rate_limiter_limits_a_flood_for_a_while() -> None:
 def test_rate_limiter_allows_steady_traffic_and_exempt_hosts() -> None:
     limiter = RateLimiter(RatePolicy(requests=10, interval=2.0, exempt=frozenset({"192.0.2.1"})))
     assert all(limiter.hit(ATTACKER, T0 + i * 0.25) is RateVerdict.ALLOW for i in range(100))
-    assert all(limiter.hit("udp:192.0.2.1:5060", T0 + i * 0.01) is RateVerdict.ALLOW
-               for i in range(100))
+    assert all(
+        limiter.hit("udp:192.0.2.1:5060", T0 + i * 0.01) is RateVerdict.ALLOW for i in range(100)
+    )
 
 
 def test_rate_limit_alerts_escalate_when_the_flood_comes_back() -> None:
-    detector = RateLimitDetector(RatePolicy(requests=10, interval=2.0, block_seconds=5.0,
-                                            cooldown=1.0))
+    detector = RateLimitDetector(
+        RatePolicy(requests=10, interval=2.0, block_seconds=5.0, cooldown=1.0)
+    )
     events = [RequestSeen(T0 + i * 0.05, ATTACKER, "REGISTER") for i in range(400)]
     alerts = feed(detector, events)
     assert [a.level for a in alerts][:3] == [Level.WARNING, Level.WARNING, Level.CRITICAL]

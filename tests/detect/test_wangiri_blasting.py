@@ -30,13 +30,28 @@ def feed(detector: WangiriDetector | BlastingDetector, events: list[Event]) -> l
     return alerts
 
 
-def one_rings(n: int, *, start: float = T0, every: float = 120.0, ring: float = 3.0,
-              talk: float = 0.0, caller: str = "+88216{:06d}") -> list[Event]:
+def one_rings(
+    n: int,
+    *,
+    start: float = T0,
+    every: float = 120.0,
+    ring: float = 3.0,
+    talk: float = 0.0,
+    caller: str = "+88216{:06d}",
+) -> list[Event]:
     events: list[Event] = []
     for i in range(n):
-        events += call(start + i * every, f"w{start}-{i}", ring=ring, talk=talk,
-                       direction=Direction.INBOUND, dest="+12125550001", cls=DC.LOCAL,
-                       identity=caller.format(i), ext=10 + i % 3)
+        events += call(
+            start + i * every,
+            f"w{start}-{i}",
+            ring=ring,
+            talk=talk,
+            direction=Direction.INBOUND,
+            dest="+12125550001",
+            cls=DC.LOCAL,
+            identity=caller.format(i),
+            ext=10 + i % 3,
+        )
     return events
 
 
@@ -92,13 +107,20 @@ def test_home_country_codes_are_configurable() -> None:
     assert not uk.is_foreign("2125550100")  # not E.164: unknown, not foreign
 
 
-def burst(n: int, *, spread: float, ring: float = 20.0, start: float = T0,
-          cls: DC = DC.DOMESTIC_LONG_DISTANCE) -> list[Event]:
+def burst(
+    n: int,
+    *,
+    spread: float,
+    ring: float = 20.0,
+    start: float = T0,
+    cls: DC = DC.DOMESTIC_LONG_DISTANCE,
+) -> list[Event]:
     events: list[Event] = []
     for i in range(n):
         t = start + spread * i / max(1, n - 1)
-        events += call(t, f"b{start}-{i}", ring=ring, dest=f"+1212555{i:04d}", cls=cls,
-                       ext=10 + i % 50)
+        events += call(
+            t, f"b{start}-{i}", ring=ring, dest=f"+1212555{i:04d}", cls=cls, ext=10 + i % 50
+        )
     return events
 
 
@@ -133,8 +155,9 @@ def test_emergency_calls_never_count_towards_blasting() -> None:
 
 
 def test_blasting_threshold_is_configurable() -> None:
-    alerts = feed(BlastingDetector(BlastingThresholds(warning=5, critical=10)),
-                  burst(10, spread=1.0))
+    alerts = feed(
+        BlastingDetector(BlastingThresholds(warning=5, critical=10)), burst(10, spread=1.0)
+    )
     assert [a.level for a in alerts] == [Level.WARNING, Level.CRITICAL]
     with pytest.raises(ThresholdError):
         BlastingThresholds(warning=20, critical=10)
