@@ -91,6 +91,11 @@ class ActionRunner:
             return
         self._perform_server(tx, actions)
 
+    def send_stateless(self, request: Request, response: Response, source: Peer) -> None:
+        """Answer without a server transaction (RFC 3261 §16.11 style): nothing is kept."""
+        destination = response_destination(request.top_via, source)
+        self._send(SendMessage(response, destination))
+
     def send_bytes(self, data: bytes, peer: Peer) -> None:
         self._transports.send(data, peer)
         if self.tracer is not None:

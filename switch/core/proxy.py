@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -176,9 +177,9 @@ class Proxy:
         return trusted
 
     def _new_request(self, request: Request, source: Peer, now: float) -> None:
-        ctx = self.open_context(request, source, now)
         directory = self.directory()
         if self._is_trunk(source):
+            ctx = self.open_context(request, source, now)
             self._trying(ctx, now)
             dialled = request.uri.user if isinstance(request.uri, SipURI) else None
             plan = inbound_from_trunk(
@@ -191,11 +192,13 @@ class Proxy:
         header = "Proxy-Authorization" if proxy_auth else "Authorization"
         check = self.auth.check(request, header, directory, now)
         if check.status is not AuthStatus.OK or check.device is None:
-            # send_final: a challenge is a final response and needs its To tag (§8.2.6.2).
-            self.send_final(
-                ctx, self.auth.challenge(request, check, proxy=proxy_auth, now=now), now
-            )
+            # Challenges are sent without transaction state, as Kamailio and Asterisk do:
+            # clients that resend the credentials with the same branch (pyVoIP) are then
+            # not taken for a retransmission, and an unauthenticated flood holds no memory.
+            challenge = self.auth.challenge(request, check, proxy=proxy_auth, now=now)
+            self.actions.send_stateless(request, _with_to_tag(request, challenge), source)
             return
+        ctx = self.open_context(request, source, now)
         # Only now: a challenge is immediate, so no 100 before it (§17.2.1). Clients that
         # stop reading at the first response (pyVoIP) never saw the challenge otherwise.
         self._trying(ctx, now)
@@ -663,6 +666,18 @@ def _policy_rejection(judgement: Judgement) -> Rejection:
         ("Warning", warning_header(decision)),
     )
     return Rejection(decision.sip_status or 403, decision.reason, headers)
+
+
+def _with_to_tag(request: Request, response: Response) -> Response:
+    """A stateless final answer still needs a To tag (§8.2.6.2); derive it from the request
+    so a retransmitted request gets the same one."""
+    if response.to.tag is None:
+        seed = f"{request.call_id}|{request.from_.tag}|{request.cseq.seq}".encode(
+            "utf-8", "surrogateescape"
+        )
+        tag = hashlib.blake2b(seed, digest_size=6).hexdigest()
+        response.headers.set("To", f"{request.headers.get('To')};tag={tag}")
+    return response
 
 
 def new_branch_tag() -> str:

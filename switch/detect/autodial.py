@@ -80,6 +80,7 @@ class AutodialThresholds:
     cooldown: float = 3600.0
     idle_ttl: float = 3600.0
     max_keys: int = 100_000
+    max_window: int = 5000  # attempts (and outcomes) kept per subject
 
     def __post_init__(self) -> None:
         if self.window <= 0 or self.min_attempts < 2:
@@ -214,9 +215,12 @@ class AutodialDetector(BaseDetector):
         s.billable_sum += sign * billable
 
     def _expire(self, s: _Stream, now: float) -> None:
+        """Drop what left the window, and the oldest beyond ``max_window`` (bounded memory
+        even for a blast: the shares stay right, the rate saturates at the cap)."""
         horizon = now - self.t.window
+        cap = self.t.max_window
         attempts = s.attempts
-        while attempts and attempts[0][0] <= horizon:
+        while attempts and (attempts[0][0] <= horizon or len(attempts) >= cap):
             _, _, gap, seq, off, ext = attempts.popleft()
             if gap >= 0:
                 s.gap_n -= 1
@@ -229,8 +233,10 @@ class AutodialDetector(BaseDetector):
                 s.extensions[ext] = left
             else:
                 del s.extensions[ext]
+        if not s.gap_n:  # an empty window: drop float drift from adding and subtracting
+            s.gap_sum = s.gap_sq = 0.0
         outcomes = s.outcomes
-        while outcomes and outcomes[0][0] <= horizon:
+        while outcomes and (outcomes[0][0] <= horizon or len(outcomes) >= cap):
             _, billable, answered = outcomes.popleft()
             self._count_outcome(s, billable, answered, -1)
 

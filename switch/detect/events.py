@@ -163,7 +163,7 @@ def events_from_record(
             seat_kind=seat_kind,
             destination=record.destination or record.dialled,
             destination_class=_dest_class(record.destination_class),
-            caller_name=record.caller_presented,
+            caller_name=record.caller_presented,  # records keep the From user, not a name
             caller_identity=record.caller_asserted or record.caller_presented,
             source_address=record.source_address,
             parent_call_id=record.parent_call_id,

@@ -86,6 +86,8 @@ class _Seat:
         self.recent_calls = TimeWindow(t.identity_window, limit=50)
 
 
+_MAX_BINDINGS = 100  # per credential; far above any critical threshold
+
 # (seat key, DID, account id) of an inbound call waiting to be answered
 _Pending = tuple[SubjectKey | None, str | None, int | None]
 
@@ -260,6 +262,8 @@ class TrunkingDetector(BaseDetector):
             bindings[binding] = r.time + r.expires
         for stale in [b for b, expiry in bindings.items() if expiry <= r.time]:
             del bindings[stale]
+        if len(bindings) > _MAX_BINDINGS:  # a flood of contacts: keep the freshest
+            del bindings[min(bindings, key=bindings.__getitem__)]
         return len(bindings)
 
     def _did(self, did: str, call_id: str, now: float, account_id: int | None) -> list[Alert]:

@@ -209,3 +209,9 @@ def test_concurrent_outbound_calls_on_a_single_user_seat_count() -> None:
 def test_inconsistent_thresholds_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ThresholdError):
         AutodialThresholds(**kwargs)  # type: ignore[arg-type]
+
+
+def test_window_memory_is_capped_under_a_flood() -> None:
+    detector = AutodialDetector(AutodialThresholds(max_window=300, cooldown=0.0))
+    alerts = feed(detector, sequential_dialler(1000, every=0.5))  # 1000 in 8 minutes
+    assert max(a.figures["attempts"] for a in alerts) == 300

@@ -27,6 +27,12 @@ from switch.detect.fairuse import Pool
 from switch.policy.destination import DestinationClass as DC
 from tests.detect.helpers import at, call, in_order
 
+TOLL_FREE_IN: dict[str, Any] = {
+    "direction": Direction.INBOUND,
+    "cls": DC.TOLL_FREE,
+    "dest": "+18005550100",
+}
+
 
 def detector(**profile: object) -> FairUseDetector:
     return FairUseDetector(profiles=Profiles({1: AccountProfile(**profile)}))  # type: ignore[arg-type]
@@ -114,19 +120,14 @@ def test_a_call_spanning_the_month_boundary_belongs_to_its_start() -> None:
 
 
 def test_toll_free_minutes_against_toll_free_numbers() -> None:
-    inbound_tf: dict[str, Any] = {
-        "direction": Direction.INBOUND,
-        "cls": DC.TOLL_FREE,
-        "dest": "+18005550100",
-    }
     alerts = feed(
         detector(active_seats=10, toll_free_numbers=2),
-        minutes(1001, start=at(2025, 3, 3), **inbound_tf),
+        minutes(1001, start=at(2025, 3, 3), **TOLL_FREE_IN),
     )
     assert [a.level for a in alerts] == [Level.WARNING, Level.CRITICAL]
     assert alerts[-1].figures["allowance_minutes"] == 1000
-    no_numbers = feed(detector(active_seats=10), minutes(1001, start=at(2025, 3, 3), **inbound_tf))
-    assert no_numbers == []
+    tf_calls = minutes(1001, start=at(2025, 3, 3), **TOLL_FREE_IN)
+    assert feed(detector(active_seats=10), tf_calls) == []  # no toll-free numbers: no cap
 
 
 def test_presets_count_differently() -> None:
@@ -136,12 +137,7 @@ def test_presets_count_differently() -> None:
             {1: AccountProfile(active_seats=10, toll_free_numbers=2, plan=PER_LINE_PLAN.name)}
         )
     )
-    inbound_tf: dict[str, Any] = {
-        "direction": Direction.INBOUND,
-        "cls": DC.TOLL_FREE,
-        "dest": "+18005550100",
-    }
-    assert feed(per_line, minutes(1001, start=at(2025, 3, 3), **inbound_tf)) == []
+    assert feed(per_line, minutes(1001, start=at(2025, 3, 3), **TOLL_FREE_IN)) == []
     # Review guide: only outbound long distance counts.
     review = FairUseDetector(profiles=Profiles({1: AccountProfile(plan=REVIEW_GUIDE_PLAN.name)}))
     local = minutes(3500, start=at(2025, 3, 3), cls=DC.LOCAL, prefix="l")

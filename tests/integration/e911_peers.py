@@ -135,7 +135,7 @@ class WebhookSink:
                 self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep pytest's output clean
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -31,15 +31,10 @@ from tests.integration.conftest import ALICE, BOB
 from tests.support.switch_process import SwitchProcess, free_port
 
 if TYPE_CHECKING:  # pyVoIP.SIP and .RTP import pyVoIP.VoIP circularly: VoIP must come first
-    from pyVoIP.RTP import PayloadType, TransmitType
     from pyVoIP.SIP import SIPMessage
 
 WAIT = 8.0  # seconds, for anything a phone does
 RING_WAIT = 5.0  # pyVoIP hands a new call to its callback 1 s after the INVITE
-PYVOIP_REUSES_BRANCH = (
-    "pyVoIP 1.6.8 SIPClient.invite() sends the authenticated INVITE with the branch of the "
-    "challenged one, so the switch absorbs it as a retransmission of a completed transaction"
-)
 
 
 @pytest.fixture
@@ -73,26 +68,6 @@ def phone(
         yield voip
     finally:
         voip.stop()
-
-
-def renew_branch_of_authenticated_invite(voip: VoIPPhone) -> None:
-    """Give the INVITE pyVoIP re-sends with credentials a branch of its own."""
-    original = voip.sip.gen_invite
-    sent: dict[str, int] = {}
-
-    def gen_invite(
-        number: str,
-        sess_id: str,
-        ms: dict[int, dict[str, PayloadType]],
-        sendtype: TransmitType,
-        branch: str,
-        call_id: str,
-    ) -> str:
-        sent[call_id] = count = sent.get(call_id, 0) + 1
-        fresh = branch if count == 1 else f"{branch}.{count}"
-        return original(number, sess_id, ms, sendtype, fresh, call_id)
-
-    voip.sip.gen_invite = gen_invite  # type: ignore[method-assign]
 
 
 def record_statuses(voip: VoIPPhone) -> list[int]:
@@ -145,11 +120,9 @@ class Callee:
             call.deny()
 
 
-def answered_then_hung_up(switch: SwitchProcess, fix_branch: bool) -> None:
+def answered_then_hung_up(switch: SwitchProcess) -> None:
     bob_side = Callee(answer=True)
     with phone(switch, BOB, bob_side) as bob, phone(switch, ALICE) as alice:
-        if fix_branch:
-            renew_branch_of_authenticated_invite(alice)
         outgoing = alice.call("202")
         assert bob_side.rang.wait(RING_WAIT), "the call never reached bob's phone"
         assert wait_until(lambda: outgoing.state is CallState.ANSWERED)
@@ -162,11 +135,9 @@ def answered_then_hung_up(switch: SwitchProcess, fix_branch: bool) -> None:
     # CDR: disposition answered, hangup_by caller, direction internal, user_agent pyVoIP.
 
 
-def declined(switch: SwitchProcess, fix_branch: bool) -> None:
+def declined(switch: SwitchProcess) -> None:
     bob_side = Callee(answer=False)
     with phone(switch, BOB, bob_side), phone(switch, ALICE) as alice:
-        if fix_branch:
-            renew_branch_of_authenticated_invite(alice)
         statuses = record_statuses(alice)
         outgoing = alice.call("202")
         assert bob_side.rang.wait(RING_WAIT), "the call never reached bob's phone"
@@ -177,21 +148,9 @@ def declined(switch: SwitchProcess, fix_branch: bool) -> None:
     # CDR: disposition busy, sip_status 486, hangup_by none, direction internal.
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=PYVOIP_REUSES_BRANCH)
 def test_pyvoip_call_answered_then_caller_hangs_up(switch: SwitchProcess) -> None:
-    answered_then_hung_up(switch, fix_branch=False)
+    answered_then_hung_up(switch)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=PYVOIP_REUSES_BRANCH)
 def test_pyvoip_call_declined_by_callee(switch: SwitchProcess) -> None:
-    declined(switch, fix_branch=False)
-
-
-def test_pyvoip_call_answered_then_caller_hangs_up_with_branch_renewed(
-    switch: SwitchProcess,
-) -> None:
-    answered_then_hung_up(switch, fix_branch=True)
-
-
-def test_pyvoip_call_declined_by_callee_with_branch_renewed(switch: SwitchProcess) -> None:
-    declined(switch, fix_branch=True)
+    declined(switch)

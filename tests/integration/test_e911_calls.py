@@ -43,6 +43,7 @@ MAIN_NUMBER = "+12025550100"  # acme's main number (see conftest.provision)
 ALICE_AT_HQ = Expected(ALICE_DID, "1600", "PENNSYLVANIA", "2", "201")
 SECURITY = "security@acme.example"
 PENDING = ("desk-201b", "Quiet-Meadow-Lamp-31")
+HOLD = 300  # ms an answered emergency call lasts before the test phone hangs up
 
 
 def gateway_env(port: int, **more: str) -> dict[str, str]:
@@ -68,19 +69,24 @@ def test_911_and_9911_carry_the_location_and_tell_the_site(
         )
         with started(switch, **env):
             register(switch, tmp_path, *BOB, desk_port)  # the front desk is extension 202
-            desk = callee("e911_front_desk.xml", peer_folder(tmp_path, "desk"), desk_port)
+            # Two calls, two notices: the front desk takes a MESSAGE for each.
+            desk = callee("e911_front_desk.xml", peer_folder(tmp_path, "desk"), desk_port, calls=2)
             psap = emergency_gateway(peer_folder(tmp_path, "psap"), gateway_port, ALICE_AT_HQ)
             before = time.time()
-            result = call(switch, peer_folder(tmp_path, "alice"), ALICE, "911", free_port())
+            result = call(
+                switch, peer_folder(tmp_path, "alice"), ALICE, "911", free_port(), hold_ms=HOLD
+            )
             after = time.time()
-            answered, told = psap.wait(), desk.wait()
+            answered = psap.wait()
             [posted] = webhook.wait(1)
             [mail] = smtp.wait(1)
             notes = rows(switch.database_url, EmergencyNotification, until=lambda r: len(r) >= 3)
             # The same phone again, dialling 9 for an outside line first.
             psap = emergency_gateway(peer_folder(tmp_path, "psap2"), gateway_port, ALICE_AT_HQ)
-            again = call(switch, peer_folder(tmp_path, "alice2"), ALICE, "9911", free_port())
-            answered_again = psap.wait()
+            again = call(
+                switch, peer_folder(tmp_path, "alice2"), ALICE, "9911", free_port(), hold_ms=HOLD
+            )
+            answered_again, told = psap.wait(), desk.wait()
             records = call_records(switch.database_url, until=finished(2))
     assert result.ok, explain(result)
     assert answered.ok, explain(answered)  # includes the gateway's own checks
@@ -121,7 +127,8 @@ def test_911_and_9911_carry_the_location_and_tell_the_site(
     assert "911" in mail.message["Subject"] and "201" in mail.message["Subject"]
     text = mail.message.get_content()
     assert ALICE_DID in text and dispatchable in text
-    [message] = received(told, "MESSAGE")
+    [message, _] = received(told, "MESSAGE")
+    assert message.header("Call-ID") != call_id  # a request of its own, not in the call
     assert ALICE_DID in message.text and dispatchable in message.text and "201" in message.text
 
     # Every delivery is in the audit table, sent at the first attempt.
@@ -156,7 +163,9 @@ def test_911_from_a_device_without_location_sends_the_site_address(
         # No floor, no room: the site's own address is all there is.
         site_only = Expected(ALICE_DID, "1600", "PENNSYLVANIA")
         psap = emergency_gateway(peer_folder(tmp_path, "psap"), gateway_port, site_only)
-        result = call(switch, peer_folder(tmp_path, "desk"), PENDING, "911", free_port())
+        result = call(
+            switch, peer_folder(tmp_path, "desk"), PENDING, "911", free_port(), hold_ms=HOLD
+        )
         answered = psap.wait()
         [record] = call_records(switch.database_url, until=finished(1))
     assert result.ok, explain(result)
@@ -191,7 +200,9 @@ def test_911_from_a_locked_account_still_reaches_the_gateway(
         )
         # ... and 911 still goes through, with the location.
         psap = emergency_gateway(peer_folder(tmp_path, "psap"), gateway_port, ALICE_AT_HQ)
-        result = call(switch, peer_folder(tmp_path, "alice"), ALICE, "911", free_port())
+        result = call(
+            switch, peer_folder(tmp_path, "alice"), ALICE, "911", free_port(), hold_ms=HOLD
+        )
         answered = psap.wait()
         records = call_records(switch.database_url, until=finished(2))
     assert refused.ok, explain(refused)
@@ -213,7 +224,9 @@ def test_933_is_routed_with_the_location_but_raises_no_alarm(
         switch.ctl("site", "contact", "add", "acme", "hq", "--webhook", webhook.url())
         with started(switch, **gateway_env(gateway_port)):
             psap = emergency_gateway(peer_folder(tmp_path, "psap"), gateway_port, ALICE_AT_HQ)
-            result = call(switch, peer_folder(tmp_path, "alice"), ALICE, "933", free_port())
+            result = call(
+                switch, peer_folder(tmp_path, "alice"), ALICE, "933", free_port(), hold_ms=HOLD
+            )
             answered = psap.wait()
             [record] = call_records(switch.database_url, until=finished(1))
             posted = webhook.wait(1, timeout=3.0)
