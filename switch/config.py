@@ -226,6 +226,34 @@ class PolicySettings(BaseModel):
         return value
 
 
+class DetectSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Concurrent calls one device may have (2 lets a consult transfer work), and what
+    # happens to one more: "refuse" (403) or "flag" (allowed, alerted).
+    max_calls_per_seat: int = Field(default=2, ge=1, le=100)
+    seat_limit_action: str = Field(default="refuse", pattern="^(refuse|flag)$")
+    # Failed authentications from one source within ban_window seconds that ban it for
+    # ban_seconds. A source with a valid registration for the failing user is never banned.
+    ban_failures: int = Field(default=20, ge=1)
+    ban_window: float = Field(default=60.0, gt=0)
+    ban_seconds: float = Field(default=3600.0, gt=0)
+    # Per-source request rate (like Kamailio's pike): more than rate_requests in
+    # rate_interval seconds drops that source's messages for rate_block_seconds.
+    rate_requests: int = Field(default=200, ge=1)
+    rate_interval: float = Field(default=2.0, gt=0)
+    rate_block_seconds: float = Field(default=60.0, gt=0)
+    # Sources never rate-limited (the trunk's trusted sources are added automatically).
+    rate_exempt: list[str] = Field(default_factory=list)
+
+    @field_validator("rate_exempt", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
 class DatabaseSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -282,6 +310,7 @@ class Settings(BaseSettings):
     emergency: EmergencySettings = Field(default_factory=EmergencySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    detect: DetectSettings = Field(default_factory=DetectSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)

@@ -41,6 +41,7 @@ class DropReason(StrEnum):
     QUEUE_FULL = "queue_full"
     OVERSIZE = "oversize"
     BANNED = "banned"
+    RATE_LIMITED = "rate_limited"
     MALFORMED_RESPONSE = "malformed_response"
 
 

@@ -24,6 +24,7 @@ from switch.transport.peer import Inbound, Peer
 
 from .actions import ActionRunner
 from .directory import DeviceRecord
+from .guard import AbuseGuard
 from .proxy import Proxy
 from .registrar import RegisterOutcome, Registrar
 from .routing import is_local_uri, response_destination, stamp_via
@@ -64,6 +65,7 @@ class Dispatcher:
         # Set on SIGTERM: new calls are refused while the rest finishes.
         self.draining = False
         self.metrics: Metrics | None = None
+        self.guard: AbuseGuard | None = None
         # Told of every successful registration (E911 moved-device detection).
         self.on_registered: Callable[[DeviceRecord, Peer], None] | None = None
         self.tracer: SipTracer | None = None
@@ -86,6 +88,12 @@ class Dispatcher:
             self.actions.run_expired(time.time())
 
     def handle(self, inbound: Inbound) -> None:
+        # Banned and flooding sources get no answer at all, before any parsing work.
+        if self.guard is not None and not self.guard.admit(inbound.peer.host, time.time()):
+            return
+        self._handle_traced(inbound)
+
+    def _handle_traced(self, inbound: Inbound) -> None:
         try:
             message = parse_message(inbound.data)
         except SipError as exc:
@@ -141,6 +149,10 @@ class Dispatcher:
         stamp_via(request, source)
         if self.actions.absorb_request(request, now):
             return  # retransmission, ACK or CANCEL handled by the transaction layer
+        # Scanners sweep usernames with out-of-dialog requests.
+        sweepable = request.method in ("REGISTER", "OPTIONS", "INVITE") and request.to.tag is None
+        if self.guard is not None and sweepable:
+            self.guard.request_seen(request, source.host, now)
         answer = self._early_answer(request)
         if answer is not None:
             self._reply(request, source, answer, now)
@@ -151,6 +163,9 @@ class Dispatcher:
                 self.metrics.registration(result.outcome)
             if result.outcome is RegisterOutcome.OK and result.device and self.on_registered:
                 self.on_registered(result.device, source)
+            elif result.outcome is RegisterOutcome.AUTH_FAILED and self.guard is not None:
+                user_agent = request.headers.get("User-Agent")
+                self.guard.auth_failed(source.host, result.username, user_agent, now)
             self._reply(request, source, result.response, now)
         elif request.method == "OPTIONS" and self._for_us(request):
             self._reply(request, source, self._options_answer(request), now)

@@ -10,6 +10,7 @@ from switch.cdr.sink import CdrSink
 from switch.metrics import CallState, Metrics
 
 from .dialogs import DialogState
+from .guard import AbuseGuard
 
 if TYPE_CHECKING:
     from .service import SwitchService
@@ -23,6 +24,7 @@ class MeteredCdrSink:
     def __init__(self, inner: CdrSink, metrics: Metrics) -> None:
         self._inner = inner
         self._metrics = metrics
+        self.guard: AbuseGuard | None = None  # fed answers and ends of calls
 
     def open(self, record: CallRecord) -> None:
         try:
@@ -31,12 +33,16 @@ class MeteredCdrSink:
             log.exception("call record %s could not be queued", record.id)
 
     def update(self, record: CallRecord) -> None:
+        if self.guard is not None:
+            self.guard.call_answered(record)
         try:
             self._inner.update(record)
         except Exception:
             log.exception("call record %s could not be queued", record.id)
 
     def finish(self, record: CallRecord) -> None:
+        if self.guard is not None:
+            self.guard.call_finished(record)
         call_class = record.destination_class or (
             "inbound" if record.direction is Direction.INBOUND else "internal"
         )

@@ -44,6 +44,7 @@ from .e911_enforce import check_location, confirm_from_phone
 from .e911_events import EmergencyEvents
 from .emergency import LocationSource, add_location, locate
 from .forwarding import LocalAddress, forward_copy, is_looping, new_branch, pop_own_routes
+from .guard import AbuseGuard, attempt_from_record
 from .location import LocationService
 from .locations import LocationState
 from .policy_gate import Judgement, PolicyGate
@@ -103,6 +104,7 @@ class Proxy:
         # Runs a blocking job (a database write) in a worker thread, off the packet path.
         self.background = background
         self.events: EmergencyEvents | None = None
+        self.guard: AbuseGuard | None = None
         self.is_stale: Callable[[], bool] = lambda: False
         self.dialogs = DialogTable()
         self.contexts: dict[object, ProxyContext] = {}  # server tx -> context
@@ -338,6 +340,12 @@ class Proxy:
             record.trunk = plan.trunk
             if plan.extension is not None and record.account_id is None:
                 record.account_id = plan.extension.account_id
+        if (
+            self.guard is not None
+            and record is not None
+            and not self._guard_admits(ctx, record, now)
+        ):
+            return
         identity = plan.identity or self._asserted_identity(plan, device)
         if record is not None:
             record.caller_asserted = identity
@@ -359,6 +367,26 @@ class Proxy:
             ctx.timer = self.schedule(
                 self.settings.proxy.ring_timeout, lambda: self._ring_timeout(ctx)
             )
+
+    def _guard_admits(self, ctx: ProxyContext, record: CallRecord, now: float) -> bool:
+        """Abuse limits and graded actions (throttle, restrict, suspend); never 911."""
+        assert self.guard is not None
+        attempt = attempt_from_record(record, now)
+        decision = self.guard.check_call(attempt, now)
+        if decision.allowed:
+            self.guard.call_started(attempt)
+            return True
+        record.policy_verdict = "deny"
+        record.policy_rule = "detect"
+        record.policy_reason = decision.reason
+        headers: tuple[tuple[str, str], ...] = ()
+        if decision.retry_after:
+            headers = (("Retry-After", str(decision.retry_after)),)
+        reason = _GUARD_REASONS.get(decision.outcome.value, "Forbidden")
+        if decision.sip_status == 403 and decision.reason == "Too Many Calls On This Line":
+            reason = decision.reason
+        self._reject(ctx, Rejection(decision.sip_status or 403, reason, headers), now)
+        return False
 
     def _asserted_identity(self, plan: RoutePlan, device: DeviceRecord | None) -> str | None:
         """The caller's number as the switch vouches for it (RFC 3325), never the phone's word."""
@@ -666,6 +694,9 @@ def _policy_rejection(judgement: Judgement) -> Rejection:
         ("Warning", warning_header(decision)),
     )
     return Rejection(decision.sip_status or 403, decision.reason, headers)
+
+
+_GUARD_REASONS = {"throttle": "Too Many Calls - Try Later", "deny": "Calling Restricted"}
 
 
 def _with_to_tag(request: Request, response: Response) -> Response:

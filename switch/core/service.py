@@ -16,6 +16,17 @@ from switch.cdr.record import CallRecord
 from switch.cdr.sink import CdrSink
 from switch.cdr.writer import CdrWriter
 from switch.config import Settings
+from switch.detect import (
+    Alert,
+    BanList,
+    BanPolicy,
+    DetectConfig,
+    DetectionEngine,
+    GradedResponse,
+    RateLimiter,
+    RatePolicy,
+    Registration,
+)
 from switch.metrics import Metrics
 from switch.metrics_http import start_http
 from switch.sip.message import make_response
@@ -30,11 +41,13 @@ from .dispatcher import Dispatcher
 from .e911_enforce import has_moved, mark_unconfirmed
 from .e911_events import EmergencyEvents
 from .forwarding import LocalAddress
+from .guard import AbuseGuard, GuardSettings
+from .guard_store import alert_row
 from .location import LocationService
 from .notify import Notifier, SmtpSettings
 from .observe import MeteredCdrSink, refresh_gauges
 from .proxy import Proxy
-from .proxy_dialog import maintain_dialogs
+from .proxy_dialog import end_call_on_command, maintain_dialogs
 from .registrar import Registrar
 from .row_writer import RowWriter
 from .trace import SipTracer, load_traces
@@ -95,6 +108,7 @@ class SwitchService:
         self._http: asyncio.Server | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.rows = RowWriter(self.engine)
+        self.guard: AbuseGuard | None = None
         # True while provisioning cannot be read: calls use the last view loaded.
         self.provisioning_stale = False
         self.dispatcher.on_registered = self.on_registered
@@ -145,6 +159,11 @@ class SwitchService:
             smtp, self.proxy.send_text, attempts=notify.attempts, retry_delay=notify.retry_delay
         )
         self.proxy.events = EmergencyEvents(self, notifier)
+        self.guard = self._build_guard()
+        self.proxy.guard = self.guard
+        self.dispatcher.guard = self.guard
+        assert isinstance(self.cdr, MeteredCdrSink)
+        self.cdr.guard = self.guard
         self.proxy.is_stale = lambda: self.provisioning_stale
         self.dispatcher.proxy = self.proxy
         address = self.settings.metrics.address
@@ -164,6 +183,47 @@ class SwitchService:
             self._tasks.append(asyncio.create_task(coroutine))
         self.ready.set()
 
+    def _build_guard(self) -> AbuseGuard:
+        detect = self.settings.detect
+        exempt = {
+            entry.rpartition(":")[0] or entry for entry in self.settings.trunk.trusted_sources
+        }
+        exempt |= set(detect.rate_exempt)
+        proxy = self.proxy
+        assert proxy is not None
+        return AbuseGuard(
+            DetectionEngine(DetectConfig()),
+            GradedResponse(),
+            BanList(BanPolicy(detect.ban_failures, detect.ban_window, detect.ban_seconds)),
+            RateLimiter(
+                RatePolicy(
+                    detect.rate_requests,
+                    detect.rate_interval,
+                    detect.rate_block_seconds,
+                    exempt=frozenset(h.strip("[]") for h in exempt),
+                )
+            ),
+            self.metrics,
+            GuardSettings(detect.max_calls_per_seat, detect.seat_limit_action),
+            store_alert=self._store_alert,
+            end_call=lambda call_id: end_call_on_command(proxy, call_id),
+            has_valid_registration=self._has_valid_registration,
+            is_known_user=lambda user: (
+                self.directory.device(user) is not None
+                or any(e.number == user for e in self.directory.extensions.values())
+            ),
+        )
+
+    def _store_alert(self, alert: Alert, notes: list[str]) -> None:
+        self.rows.add(alert_row(alert, notes))
+
+    def _has_valid_registration(self, host: str, username: str) -> bool:
+        device = self.directory.device(username)
+        if device is None:
+            return False
+        now = time.time()
+        return any(b.source.host == host for b in self.location.bindings(device.id, now))
+
     def run_in_thread(self, job: Callable[[], object]) -> None:
         """Fire and forget a blocking job; failures are logged, never raised on the loop."""
 
@@ -179,6 +239,22 @@ class SwitchService:
 
     def on_registered(self, device: DeviceRecord, source: Peer) -> None:
         """A device registered: has it moved away from where its 911 address was confirmed?"""
+        if self.guard is not None:
+            bindings = self.location.bindings(device.id, time.time())
+            newest = bindings[-1] if bindings else None
+            self.guard.registered(
+                Registration(
+                    time=time.time(),
+                    device_id=device.id,
+                    username=device.username,
+                    source_address=source.host,
+                    user_agent=newest.user_agent if newest else None,
+                    instance_id=newest.instance_id if newest else None,
+                    contact=newest.contact if newest else None,
+                    account_id=device.account_id,
+                    extension_id=device.extension_id,
+                )
+            )
         if has_moved(device, self.directory, source.host):
             log.warning(
                 "device %s registered from a network its 911 location was not confirmed on",
@@ -252,7 +328,10 @@ class SwitchService:
                     self.tracer.replace(await asyncio.to_thread(load_traces, self.engine))
                     log.info("provisioning reloaded at version %d", version)
                 self.tracer.expire()
+                self.provisioning_stale = False
             except Exception as exc:  # the database may be away; keep the last good view
+                # Emergency calls then say their location is the last one known.
+                self.provisioning_stale = True
                 log.warning("provisioning poll failed: %s", exc.__class__.__name__)
 
     async def _maintain_dialogs(self) -> None:

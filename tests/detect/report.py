@@ -12,6 +12,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from switch.detect import (
@@ -42,8 +43,19 @@ from tests.detect.synthetic import EXPECTED, START, Pattern, Scenario, Tenant
 HONEST_SIZES = ((1, 0.55), (5, 0.33), (20, 0.11), (100, 0.01))
 
 
-def build(seed: int, *, honest: int = 200, per_pattern: int = 20, days: int = 30) -> Scenario:
-    """Honest offices in the size mix above plus ``per_pattern`` of each abuse pattern."""
+def build(
+    seed: int,
+    *,
+    honest: int = 200,
+    per_pattern: int = 20,
+    days: int = 30,
+    shard: tuple[int, int] = (0, 1),
+) -> Scenario:
+    """Honest offices in the size mix above plus ``per_pattern`` of each abuse pattern.
+
+    ``shard=(i, n)`` keeps every n-th tenant from the i-th: the tenants are drawn
+    exactly as in the whole scenario, so shards can run in parallel (see ``merge``).
+    """
     master = random.Random(seed)
     scenario = Scenario(days)
     account = 0
@@ -56,26 +68,46 @@ def build(seed: int, *, honest: int = 200, per_pattern: int = 20, days: int = 30
         account += 1
         return account
 
-    for size, share in HONEST_SIZES:
-        for _ in range(round(honest * share)):
-            scenario.add_office(Office(next_id(), size, rng(), Pattern.HONEST))
+    def mine() -> bool:
+        return (account - 1) % shard[1] == shard[0]
+
+    for size, count in _honest_counts(honest):
+        for _ in range(count):
+            office = Office(next_id(), size, rng(), Pattern.HONEST)
+            if mine():
+                scenario.add_office(office)
     for _ in range(per_pattern):
-        r = rng()
-        scenario.add_office(DialerOffice(next_id(), r.choice((1, 5)), r, days))
-        r = rng()
-        scenario.add_office(TrunkedOffice(next_id(), 1, r))
-        r = rng()
-        scenario.add_office(TollFraudOffice(next_id(), r.choice((1, 5)), r, days))
-        r = rng()
-        scenario.add_office(WangiriOffice(next_id(), r.choice((1, 5)), r, days))
-        r = rng()
-        scenario.add_office(BlastOffice(next_id(), r.choice((1, 5)), r, days))
-        r = rng()
-        scenario.add_office(FairUseOffice(next_id(), r.choice((1, 2, 3)), r))
+        for make in _ABUSIVE_OFFICES:
+            r = rng()
+            office = make(next_id(), r, days)
+            if mine():
+                scenario.add_office(office)
         tenant, stream = brute_force(100_000 + next_id(), rng(), days)
-        scenario.tenants.append(tenant)
-        scenario.streams.append(stream)
+        if mine():
+            scenario.tenants.append(tenant)
+            scenario.streams.append(stream)
     return scenario
+
+
+def _honest_counts(honest: int) -> list[tuple[int, int]]:
+    """Offices per size in the mix, rounded so that they add up (largest remainders)."""
+    exact = [(size, honest * share) for size, share in HONEST_SIZES]
+    counts = {size: int(value) for size, value in exact}
+    by_remainder = sorted(exact, key=lambda item: item[1] - int(item[1]), reverse=True)
+    for size, _ in by_remainder[: honest - sum(counts.values())]:
+        counts[size] += 1
+    return list(counts.items())
+
+
+# One of each abusive office: (account id, its random source, days) -> office.
+_ABUSIVE_OFFICES: tuple[Callable[[int, random.Random, int], Office], ...] = (
+    lambda n, r, days: DialerOffice(n, r.choice((1, 5)), r, days),
+    lambda n, r, _days: TrunkedOffice(n, 1, r),
+    lambda n, r, days: TollFraudOffice(n, r.choice((1, 5)), r, days),
+    lambda n, r, days: WangiriOffice(n, r.choice((1, 5)), r, days),
+    lambda n, r, days: BlastOffice(n, r.choice((1, 5)), r, days),
+    lambda n, r, _days: FairUseOffice(n, r.choice((1, 2, 3)), r),
+)
 
 
 @dataclass(slots=True)
@@ -106,9 +138,17 @@ class Result:
         return len(self.banned & honest)
 
 
-def run(seed: int, **sizes: int) -> Result:
+def run(
+    seed: int,
+    *,
+    honest: int = 200,
+    per_pattern: int = 20,
+    days: int = 30,
+    shard: tuple[int, int] = (0, 1),
+) -> Result:
+    """Feed one engine (and a ban list) the merged month of a scenario or of a shard."""
     began = time.perf_counter()
-    scenario = build(seed, **sizes)
+    scenario = build(seed, honest=honest, per_pattern=per_pattern, days=days, shard=shard)
     engine = DetectionEngine(profiles=scenario.profiles)
     bans = BanList()
     owner = scenario.owner_of_source()
@@ -146,6 +186,30 @@ def run(seed: int, **sizes: int) -> Result:
         result.minutes[account] = usage.minutes(Pool.DOMESTIC)
     result.seconds = time.perf_counter() - began
     return result
+
+
+def merge(parts: list[Result]) -> Result:
+    """One result from shards of the same scenario.
+
+    Detectors keep state per account, extension, device, DID or source, and no
+    two tenants share any of those, so shards see exactly what one engine over
+    the whole stream sees (``test_sharding_changes_nothing`` checks it). The one
+    shared key is a user name tried by several attackers; such alerts name no
+    tenant and are only counted.
+    """
+    whole = Result(parts[0].seed, [])
+    for part in parts:
+        whole.tenants += part.tenants
+        whole.critical |= part.critical
+        whole.warned |= part.warned
+        whole.banned |= part.banned
+        whole.minutes |= part.minutes
+        whole.unattributed += part.unattributed
+        whole.alerts += part.alerts
+        whole.events += part.events
+        whole.seconds += part.seconds
+    whole.tenants.sort(key=lambda t: t.id)
+    return whole
 
 
 def typical_flags(

@@ -26,9 +26,9 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from e911.geolocation import cid_of, find_part, split_multipart
 from e911.pidf import ParsedLocation, parse_pidf_lo
 from provisioning.state import current_version
-from tests.integration.calls import Traced, callee
-from tests.support.sipp import BackgroundSipp
-from tests.support.switch_process import SwitchProcess
+from tests.integration.calls import Traced, callee, explain, trace
+from tests.support.sipp import BackgroundSipp, run_sipp
+from tests.support.switch_process import SwitchProcess, free_port
 
 WAIT = 8.0  # seconds, for anything the switch does in the background
 _RELOADED = re.compile(r"provisioning reloaded at version (\d+)")
@@ -299,3 +299,23 @@ def wait_location(
             assert shown["state"] == state, shown
             return shown
         time.sleep(0.1)
+
+
+def dial_final(
+    switch: SwitchProcess, folder: Path, caller: tuple[str, str], dialled: str
+) -> Traced:
+    """One call that must end in a final failure (e911_uac_final.xml); that response."""
+    result = run_sipp(
+        "e911_uac_final.xml",
+        f"{switch.host}:{switch.port}",
+        folder,
+        injection=[[caller[0]]],
+        auth=caller,
+        local_port=free_port(),
+        timeout=10,
+        rate=100,  # SIPp exits at the end of its rate period: 10 ms, not 1 s
+        extra=["-s", dialled],
+    )
+    assert result.ok, explain(result)
+    finals = [m for m in trace(result) if not m.sent and (m.status or 0) >= 200]
+    return finals[-1]

@@ -229,7 +229,7 @@ def test_933_is_routed_with_the_location_but_raises_no_alarm(
             )
             answered = psap.wait()
             [record] = call_records(switch.database_url, until=finished(1))
-            posted = webhook.wait(1, timeout=3.0)
+            posted = webhook.wait(1, timeout=2.5)
             notes = rows(switch.database_url, EmergencyNotification, timeout=0.5)
     assert result.ok, explain(result)
     assert answered.ok, explain(answered)  # same checks as 911: location, callback, priority
