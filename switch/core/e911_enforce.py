@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from provisioning.audit import Actor, AuditAction, Entity, record
+from provisioning.db import Database
 from provisioning.e911_models import DeviceLocationRow, LocationStatus
 from provisioning.locations import confirm_location
 from provisioning.models import Device
@@ -70,7 +70,9 @@ def has_moved(device: DeviceRecord, directory: Directory, source_host: str) -> b
 
 def mark_unconfirmed(engine: Engine, device_id: int) -> bool:
     """Blocking: the device's current location becomes unconfirmed (audited)."""
-    with Session(engine) as session, session.begin():
+    # A write transaction from the start: on SQLite, reading first and then writing
+    # fails at once when a registration was stored meanwhile (a stale WAL snapshot).
+    with Database(engine).writing() as session:
         row = session.scalar(
             select(DeviceLocationRow).where(
                 DeviceLocationRow.device_id == device_id, DeviceLocationRow.valid_to.is_(None)
@@ -88,7 +90,7 @@ def mark_unconfirmed(engine: Engine, device_id: int) -> bool:
 
 def confirm_from_phone(engine: Engine, device_id: int, source_host: str) -> bool:
     """Blocking: the user confirmed by feature code; remember the network they are on."""
-    with Session(engine) as session, session.begin():
+    with Database(engine).writing() as session:
         username = session.scalar(select(Device.username).where(Device.id == device_id))
         if username is None:
             return False

@@ -42,8 +42,14 @@ MOVED_ALERT = "registered from a network its 911 location was not confirmed on"
 HOLD = 300  # ms an answered call lasts
 
 
+def own_main_number(switch: SwitchProcess) -> None:
+    """The account owns its main number, so its phones may present it on outside calls."""
+    switch.ctl("did", "create", MAIN_NUMBER, "acme")
+
+
 def provision_annex(switch: SwitchProcess) -> None:
     """Extension 203 with carol's phone, registered at the annex, floor 3, room 12."""
+    own_main_number(switch)
     switch.ctl(
         "site", "create", "acme", "annex", "--address", ANNEX_ADDRESS, "--network", ANNEX_NETWORK
     )
@@ -65,6 +71,7 @@ def test_device_without_location_is_refused_outside_calls_unless_the_account_war
     provisioned: SwitchProcess, tmp_path: Path
 ) -> None:
     switch = provisioned
+    own_main_number(switch)
     switch.ctl(
         "device", "create", "acme", "201", PENDING[0], "--password", PENDING[1],
         "--site", "hq", "--location-pending",
