@@ -231,7 +231,7 @@ class DetectSettings(BaseModel):
 
     # Concurrent calls one device may have (2 lets a consult transfer work), and what
     # happens to one more: "refuse" (403) or "flag" (allowed, alerted).
-    max_calls_per_seat: int = Field(default=2, ge=1, le=100)
+    max_calls_per_seat: int = Field(default=2, ge=1, le=10_000)
     seat_limit_action: str = Field(default="refuse", pattern="^(refuse|flag)$")
     # Failed authentications from one source within ban_window seconds that ban it for
     # ban_seconds. A source with a valid registration for the failing user is never banned.
@@ -243,6 +243,9 @@ class DetectSettings(BaseModel):
     rate_requests: int = Field(default=200, ge=1)
     rate_interval: float = Field(default=2.0, gt=0)
     rate_block_seconds: float = Field(default=60.0, gt=0)
+    # false: detectors only record and count alerts (no throttling, restriction, suspension
+    # or hang-up), to tune thresholds on live traffic before acting on them.
+    enforce_actions: bool = True
     # Sources never rate-limited (the trunk's trusted sources are added automatically).
     rate_exempt: list[str] = Field(default_factory=list)
 

@@ -193,7 +193,7 @@ class SwitchService:
         assert proxy is not None
         return AbuseGuard(
             DetectionEngine(DetectConfig()),
-            GradedResponse(),
+            GradedResponse() if detect.enforce_actions else GradedResponse(rules={}),
             BanList(BanPolicy(detect.ban_failures, detect.ban_window, detect.ban_seconds)),
             RateLimiter(
                 RatePolicy(

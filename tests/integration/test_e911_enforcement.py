@@ -89,7 +89,7 @@ def test_device_without_location_is_refused_outside_calls_unless_the_account_war
         routed = carrier.wait()
         first, second = call_records(switch.database_url, until=finished(2))
     assert refused.start_line == "SIP/2.0 403 E911 Address Required"
-    assert "911 address" in refused.header("Warning")
+    assert "address for 911" in refused.header("Warning")
     assert (first.policy_rule, first.policy_verdict) == ("e911.location", "deny")
     assert (first.disposition, first.sip_status, first.trunk) == ("rejected", 403, None)
     assert allowed.ok, explain(allowed)
