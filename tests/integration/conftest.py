@@ -46,9 +46,16 @@ def provision(switch: SwitchProcess) -> SwitchProcess:
 
 
 @pytest.fixture
-def provisioned(tmp_path: Path, db_url: str) -> SwitchProcess:
-    """A switch (not yet started) with account acme, extensions 201/202 and one device each."""
-    return provision(SwitchProcess(tmp_path, db_url))
+def provisioned(tmp_path: Path, db_url: str) -> Iterator[SwitchProcess]:
+    """A switch (not yet started) with account acme, extensions 201/202 and one device each.
+
+    Whatever a test starts is stopped afterwards, even when the test fails half-way.
+    """
+    switch = provision(SwitchProcess(tmp_path, db_url))
+    try:
+        yield switch
+    finally:
+        switch.stop()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
@@ -17,6 +18,15 @@ from pathlib import Path
 from provisioning import cli
 
 BIN = Path(sys.executable).parent
+# Every switch a test started; whatever is still running when pytest exits is killed.
+_LIVE: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for process in list(_LIVE):
+        if process.poll() is None:
+            process.kill()
 REALM = "test.softswitch"
 STARTUP_TIMEOUT = 20.0
 
@@ -121,6 +131,7 @@ class SwitchProcess:
         self.process = subprocess.Popen(
             [str(BIN / "softswitch")], env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
+        _LIVE.add(self.process)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -138,6 +149,7 @@ class SwitchProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             code = self.process.wait(timeout=5)
+        _LIVE.discard(self.process)
         self.process = None
         return code
 
