@@ -30,7 +30,7 @@ def test_each_change_is_audited_and_bumps_the_version(cli: Run, db: Database) ->
     commands = [
         ("account", "create", "acme"),
         ("extension", "create", "acme", "201"),
-        ("device", "create", "acme", "201", "alice", "--password", PASSWORD),
+        ("device", "create", "--location-pending", "acme", "201", "alice", "--password", PASSWORD),
         ("did", "create", "+12025550142", "acme", "--extension", "201"),
         ("account", "update", "acme", "--main-number", "+12025550100"),
         ("device", "update", "alice", "--max-contacts", "2"),
@@ -71,7 +71,19 @@ def test_failed_change_leaves_no_trace(cli: Run, db: Database) -> None:
     cli("account", "create", "acme")
     cli("extension", "create", "acme", "201")
     before = (_version(db), _audit_count(db))
-    assert cli("device", "create", "acme", "201", "alice", "--password", "alice-201").status == 2
+    assert (
+        cli(
+            "device",
+            "create",
+            "--location-pending",
+            "acme",
+            "201",
+            "alice",
+            "--password",
+            "alice-201",
+        ).status
+        == 2
+    )
     assert cli("account", "create", "acme").status == 2
     assert (_version(db), _audit_count(db)) == before
 
@@ -93,7 +105,16 @@ def test_actor_and_reason(cli: Run, db: Database, monkeypatch: pytest.MonkeyPatc
 def test_audit_never_holds_passwords_or_ha1(cli: Run, db: Database) -> None:
     cli("account", "create", "acme")
     cli("extension", "create", "acme", "201")
-    created = cli("--json", "device", "create", "acme", "201", "alice", "--generate-password")
+    created = cli(
+        "--json",
+        "device",
+        "create",
+        "--location-pending",
+        "acme",
+        "201",
+        "alice",
+        "--generate-password",
+    )
     cli("device", "update", "alice", "--password", PASSWORD)
     demo = cli("--json", "demo").json()
     secrets = [created.json()["password"], PASSWORD]

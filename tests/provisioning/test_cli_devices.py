@@ -35,7 +35,17 @@ def acme(cli: Run) -> Run:
 
 
 def test_device_create_stores_ha1_for_the_realm(acme: Run, db: Database) -> None:
-    result = acme("--json", "device", "create", "acme", "201", "alice", "--password", PASSWORD)
+    result = acme(
+        "--json",
+        "device",
+        "create",
+        "--location-pending",
+        "acme",
+        "201",
+        "alice",
+        "--password",
+        PASSWORD,
+    )
     assert result.status == 0, result.err
     view = result.json()
     assert (view["username"], view["account"], view["extension"]) == ("alice", "acme", "201")
@@ -55,6 +65,7 @@ def test_generated_password_is_printed_once_and_works(acme: Run, db: Database) -
         "--json",
         "device",
         "create",
+        "--location-pending",
         "acme",
         "202",
         "bob",
@@ -72,17 +83,27 @@ def test_generated_password_is_printed_once_and_works(acme: Run, db: Database) -
 
 
 def test_password_can_come_from_stdin(acme: Run, db: Database) -> None:
-    result = acme("device", "create", "acme", "201", "alice", "--password", "-", stdin=PASSWORD)
+    result = acme(
+        "device",
+        "create",
+        "--location-pending",
+        "acme",
+        "201",
+        "alice",
+        "--password",
+        "-",
+        stdin=PASSWORD,
+    )
     assert result.status == 0, result.err
     assert _stored(db, "alice").ha1_md5 == _ha1("alice", PASSWORD)[0]
 
 
 def test_list_show_update_disable(acme: Run, db: Database) -> None:
-    acme("device", "create", "acme", "201", "alice", "--password", PASSWORD)
-    acme("device", "create", "acme", "202", "bob", "--password", PASSWORD)
+    acme("device", "create", "--location-pending", "acme", "201", "alice", "--password", PASSWORD)
+    acme("device", "create", "--location-pending", "acme", "202", "bob", "--password", PASSWORD)
     acme("account", "create", "globex")
     acme("extension", "create", "globex", "300")
-    acme("device", "create", "globex", "300", "carol", "--password", PASSWORD)
+    acme("device", "create", "--location-pending", "globex", "300", "carol", "--password", PASSWORD)
 
     assert [d["username"] for d in acme("--json", "device", "list").json()] == [
         "alice",
@@ -115,7 +136,7 @@ def test_list_show_update_disable(acme: Run, db: Database) -> None:
 
 
 def test_password_reset_is_audited_without_secrets(acme: Run, db: Database) -> None:
-    acme("device", "create", "acme", "201", "alice", "--password", PASSWORD)
+    acme("device", "create", "--location-pending", "acme", "201", "alice", "--password", PASSWORD)
     generated = acme("--json", "device", "update", "alice", "--generate-password").json()
     stored = _stored(db, "alice")
     assert stored.ha1_md5 == _ha1("alice", generated["password"])[0]
@@ -139,10 +160,12 @@ WEAK = [
 
 def test_weak_passwords_are_refused(acme: Run) -> None:
     for password, why in WEAK:
-        result = acme("device", "create", "acme", "201", "alice", "--password", password)
+        result = acme(
+            "device", "create", "--location-pending", "acme", "201", "alice", "--password", password
+        )
         assert_error(result, f"weak password: {why}")
     assert_error(acme("device", "show", "alice"), "unknown device 'alice'")
-    acme("device", "create", "acme", "201", "alice", "--password", PASSWORD)
+    acme("device", "create", "--location-pending", "acme", "201", "alice", "--password", PASSWORD)
     for password, why in WEAK:
         assert_error(
             acme("device", "update", "alice", "--password", password), f"weak password: {why}"
@@ -151,32 +174,47 @@ def test_weak_passwords_are_refused(acme: Run) -> None:
 
 def test_device_errors(acme: Run) -> None:
     assert_error(
-        acme("device", "create", "nope", "201", "alice", "--password", PASSWORD),
+        acme(
+            "device", "create", "--location-pending", "nope", "201", "alice", "--password", PASSWORD
+        ),
         "unknown account 'nope'",
     )
     assert_error(
-        acme("device", "create", "acme", "299", "alice", "--password", PASSWORD),
+        acme(
+            "device", "create", "--location-pending", "acme", "299", "alice", "--password", PASSWORD
+        ),
         "unknown extension '299' in account 'acme'",
     )
-    acme("device", "create", "acme", "201", "alice", "--password", PASSWORD)
+    acme("device", "create", "--location-pending", "acme", "201", "alice", "--password", PASSWORD)
     acme("account", "create", "globex")
     acme("extension", "create", "globex", "300")
     # Usernames are global: the registrar finds devices by username alone.
     assert_error(
-        acme("device", "create", "globex", "300", "alice", "--password", PASSWORD),
+        acme(
+            "device",
+            "create",
+            "--location-pending",
+            "globex",
+            "300",
+            "alice",
+            "--password",
+            PASSWORD,
+        ),
         "device username 'alice' is already taken",
     )
     assert_error(
         acme("device", "update", "mallory", "--max-contacts", "2"), "unknown device 'mallory'"
     )
     assert_error(
-        acme("device", "create", "acme", "202", "bo:b", "--password", PASSWORD),
+        acme(
+            "device", "create", "--location-pending", "acme", "202", "bo:b", "--password", PASSWORD
+        ),
         "invalid username 'bo:b': letters, digits, '.', '_', '~', '+', '-' only; "
         "at most 64 characters",
     )
 
 
 def test_password_option_is_required(switchctl: Any) -> None:
-    result = switchctl(["device", "create", "acme", "201", "alice"])
+    result = switchctl(["device", "create", "--location-pending", "acme", "201", "alice"])
     assert result.status == 2
     assert "one of the arguments --password --generate-password is required" in result.err
