@@ -205,13 +205,9 @@ def build_location(
         address = None
         if status is not LocationState.PENDING:
             address = location_address(site_address, own, row.floor, row.unit, row.room)
-        origin = (
-            AddressOrigin.NONE
-            if address is None
-            else AddressOrigin.DEVICE
-            if own is not None
-            else AddressOrigin.SITE
-        )
+        origin = AddressOrigin.NONE
+        if address is not None:
+            origin = AddressOrigin.DEVICE if own is not None else AddressOrigin.SITE
         prefixes = [*row.confirmed_networks]
         if site is not None:
             prefixes = [*site.networks, *site.backup_networks, *prefixes]
