@@ -24,7 +24,7 @@ _ACCOUNT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,63}")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}")
 _EXTENSION = re.compile(r"[0-9]{2,15}")
 # Dial strings the switch must route to emergency services, never to a user.
-RESERVED_EXTENSIONS = frozenset({"911", "9911", "933", "112"})
+RESERVED_EXTENSIONS = frozenset({"911", "9911", "1911", "99911", "933", "112", "999"})
 
 # The handful that SIP brute-force tools try first; length rules catch the rest.
 COMMON_PASSWORDS = frozenset(
@@ -80,7 +80,10 @@ def validate_extension_number(number: str) -> str:
     if not _EXTENSION.fullmatch(number):
         raise InvalidInput(f"invalid extension number {number!r}: use 2 to 15 digits")
     if number in RESERVED_EXTENSIONS:
-        raise InvalidInput(f"extension number {number!r} is reserved for emergency calls")
+        raise InvalidInput(
+            f"extension number {number!r} is reserved for emergency calls; nothing may route "
+            "to it: instruct callers to hang up and dial 911 themselves"
+        )
     return number
 
 

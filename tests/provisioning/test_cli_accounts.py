@@ -118,7 +118,8 @@ def test_extension_errors(cli: Run) -> None:
     )
     assert_error(
         cli("extension", "create", "acme", "911"),
-        "extension number '911' is reserved for emergency calls",
+        "extension number '911' is reserved for emergency calls; nothing may route to it: "
+        "instruct callers to hang up and dial 911 themselves",
     )
 
 
