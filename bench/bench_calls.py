@@ -47,9 +47,9 @@ def rtt_ms(folder: Path) -> list[float]:
     for path in folder.glob("uac_call_*_rtt.csv"):
         for line in path.read_text().splitlines()[1:]:
             parts = line.split(";")
-            if len(parts) >= 3:
+            if len(parts) >= 2:
                 try:
-                    values.append(float(parts[2]))
+                    values.append(float(parts[1]))
                 except ValueError:
                     continue
         path.unlink()

@@ -67,7 +67,8 @@ class EmergencyEvents:
         if contacts is not None:
             targets += [Target(Channel.WEBHOOK, url) for url in contacts.webhooks]
             targets += [Target(Channel.EMAIL, mail) for mail in contacts.emails]
-            targets += [Target(Channel.SIP, ext) for ext in contacts.sip_extensions]
+            account = contacts.account_id
+            targets += [Target(Channel.SIP, ext, account) for ext in contacts.sip_extensions]
         extension = directory.extensions_by_id.get(device.extension_id)
         notice = EmergencyNotice(
             event="emergency_call",

@@ -56,6 +56,8 @@ class EmergencyNotice:
 class Target:
     channel: Channel
     address: str  # URL, e-mail address or extension number
+    # SIP: the account whose extension this is (every account may have its own 202).
+    account_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -74,7 +76,7 @@ class SmtpSettings:
     sender: str
 
 
-SipSender = Callable[[str, str], Awaitable[bool]]  # (extension, text) -> delivered
+SipSender = Callable[[int, str, str], Awaitable[bool]]  # (account, extension, text) -> delivered
 
 
 def _post_webhook(url: str, payload: bytes, timeout: float) -> None:
@@ -155,5 +157,8 @@ class Notifier:
                 raise OSError("no SMTP server configured (notify.smtp_host)")
             await asyncio.to_thread(_send_mail, self._smtp, target.address, notice, self._timeout)
         else:
-            if self._send_sip is None or not await self._send_sip(target.address, notice.text()):
+            if target.account_id is None:
+                raise OSError(f"front-desk extension {target.address} names no account")
+            sender = self._send_sip
+            if sender is None or not await sender(target.account_id, target.address, notice.text()):
                 raise OSError(f"front-desk extension {target.address} did not take the MESSAGE")

@@ -355,6 +355,10 @@ class Proxy:
         if plan.emergency and record is not None:
             source = plan.location.source if plan.location else LocationSource.NONE
             record.flags.append(f"e911-location-{source.value.replace('_', '-')}")
+            known = self.directory().locations.get(device.id) if device is not None else None
+            if known is not None and known.status is LocationState.UNCONFIRMED:
+                # The address went out, but the phone was last seen away from it.
+                record.flags.append("e911-location-unconfirmed")
         for target in plan.targets:
             self.fork(ctx, target.uri, target.peer, now, identity=identity, plan=plan)
         if plan.emergency and device is not None and self.events is not None:
@@ -586,14 +590,14 @@ class Proxy:
             ctx.timer.cancel()
         ctx.timer = None
 
-    async def send_text(self, extension_number: str, text: str) -> bool:
-        """A SIP MESSAGE from the switch to every phone of an extension (any account's
-        front desk named by number); True when one of them took it."""
-        directory = self.directory()
-        extensions = [e for e in directory.extensions.values() if e.number == extension_number]
+    async def send_text(self, account_id: int, extension_number: str, text: str) -> bool:
+        """A SIP MESSAGE from the switch to every phone of one account's extension (a
+        front desk); True when one of them took it. Other accounts' extensions with the
+        same number are never told."""
+        extension = self.directory().extension(account_id, extension_number)
         now = self.clock()
         futures: list[asyncio.Future[bool]] = []
-        for extension in extensions:
+        if extension is not None:
             for target in contacts_of(extension, self.location, now):
                 futures.append(self._message(target.uri, target.peer, extension_number, text, now))
         if not futures:

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -171,7 +171,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         self.reply("220 sink ESMTP")
-        sender, recipients = "", []
+        sender, recipients = "", list[str]()
         while line := self.rfile.readline(1000):
             verb = line[:4].decode(errors="replace").upper()
             argument = line[4:].decode(errors="replace").strip()
@@ -255,7 +255,8 @@ def rows(
         while True:
             try:
                 with Session(engine, expire_on_commit=False) as session:
-                    found = list(session.scalars(select(model).order_by(model.id)))  # type: ignore[attr-defined]
+                    query = select(model).order_by(*inspect(model).primary_key)
+                    found = list(session.scalars(query))
             except (OperationalError, ProgrammingError):
                 found = []
             if until(found) or time.monotonic() > deadline:

@@ -5,6 +5,7 @@ told (webhook, e-mail, SIP MESSAGE to the front desk)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -57,8 +58,10 @@ def test_911_and_9911_carry_the_location_and_tell_the_site(
     switch.ctl("did", "create", ALICE_DID, "acme", "--extension", "201")
     registered = location_state(switch, ALICE[0])
     gateway_port, desk_port = free_port(), free_port()
+    unreachable = f"http://127.0.0.1:{free_port()}/e911"  # nobody listens there
     with notice_sinks() as (webhook, smtp):
         switch.ctl("site", "contact", "add", "acme", "hq", "--webhook", webhook.url())
+        switch.ctl("site", "contact", "add", "acme", "hq", "--webhook", unreachable)
         switch.ctl("site", "contact", "add", "acme", "hq", "--email", SECURITY)
         switch.ctl("site", "contact", "add", "acme", "hq", "--sip", "202")
         env = gateway_env(
@@ -80,7 +83,7 @@ def test_911_and_9911_carry_the_location_and_tell_the_site(
             answered = psap.wait()
             [posted] = webhook.wait(1)
             [mail] = smtp.wait(1)
-            notes = rows(switch.database_url, EmergencyNotification, until=lambda r: len(r) >= 3)
+            notes = rows(switch.database_url, EmergencyNotification, until=lambda r: len(r) >= 4)
             # The same phone again, dialling 9 for an outside line first.
             psap = emergency_gateway(peer_folder(tmp_path, "psap2"), gateway_port, ALICE_AT_HQ)
             again = call(
@@ -131,11 +134,16 @@ def test_911_and_9911_carry_the_location_and_tell_the_site(
     assert message.header("Call-ID") != call_id  # a request of its own, not in the call
     assert ALICE_DID in message.text and dispatchable in message.text and "201" in message.text
 
-    # Every delivery is in the audit table, sent at the first attempt.
-    first = [n for n in notes if n.call_id == call_id]
-    assert sorted(n.channel.value for n in first) == ["email", "sip", "webhook"]
-    assert all(n.status.value == "sent" and n.attempts == 1 for n in first)
-    assert {n.target for n in first} == {webhook.url(), SECURITY, "202"}
+    # Every delivery is in the audit table: sent at the first attempt, or given up on
+    # after the configured attempts (3 by default) with the reason.
+    first = {n.target: n for n in notes if n.call_id == call_id}
+    assert set(first) == {webhook.url(), SECURITY, "202", unreachable}
+    failed = first.pop(unreachable)
+    assert (failed.channel.value, failed.status.value, failed.attempts) == ("webhook", "failed", 3)
+    assert failed.last_error and failed.sent_at is None
+    assert sorted(n.channel.value for n in first.values()) == ["email", "sip", "webhook"]
+    assert all(n.status.value == "sent" and n.attempts == 1 for n in first.values())
+    assert all(n.payload["callback_number"] == ALICE_DID for n in first.values())
 
     for record in records:
         assert record.destination_class == "emergency"
@@ -239,3 +247,40 @@ def test_933_is_routed_with_the_location_but_raises_no_alarm(
     assert "e911-location-validated" in record.flags
     assert posted == [], "a 933 test call must not alarm the site"
     assert notes == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # in-memory routing only
+def test_front_desk_notice_stays_within_the_callers_account(
+    provisioned: SwitchProcess, tmp_path: Path
+) -> None:
+    """Another customer's extension 202 is not acme's front desk: it must not be told."""
+    switch = provisioned
+    other = ("globex-202", "Velvet-Canyon-Piano-62")
+    switch.ctl("account", "create", "globex", "--main-number", "+13125550100")
+    switch.ctl("extension", "create", "globex", "202")
+    switch.ctl(
+        "device", "create", "globex", "202", other[0], "--password", other[1],
+        "--address", "233 S Wacker Dr, Chicago, IL 60606",
+    )  # fmt: skip
+    switch.ctl("site", "contact", "add", "acme", "hq", "--sip", "202")
+    gateway_port, desk_port, other_port = free_port(), free_port(), free_port()
+    with started(switch, **gateway_env(gateway_port)):
+        register(switch, peer_folder(tmp_path, "reg-desk"), *BOB, desk_port)
+        register(switch, peer_folder(tmp_path, "reg-other"), *other, other_port)
+        desk = callee("e911_front_desk.xml", peer_folder(tmp_path, "desk"), desk_port)
+        stranger = callee("e911_front_desk.xml", peer_folder(tmp_path, "other"), other_port)
+        psap = emergency_gateway(
+            peer_folder(tmp_path, "psap"), gateway_port, replace(ALICE_AT_HQ, callback=MAIN_NUMBER)
+        )
+        result = call(
+            switch, peer_folder(tmp_path, "alice"), ALICE, "911", free_port(), hold_ms=HOLD
+        )
+        answered, told = psap.wait(), desk.wait()
+        # The other customer's phone would have had its MESSAGE by now.
+        time.sleep(1.0)
+        stranger.process.terminate()
+        untouched = stranger.wait()
+    assert result.ok, explain(result)
+    assert answered.ok, explain(answered)
+    assert told.ok, explain(told)
+    assert received(untouched, "MESSAGE") == []
