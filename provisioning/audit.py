@@ -36,6 +36,7 @@ class Entity(StrEnum):
     EXTENSION = "extension"
     DEVICE = "device"
     DID = "did"
+    ALERT = "abuse_alert"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,14 +32,22 @@ class LocationVerdict:
     flag: str | None = None  # CDR flag when a call goes on without a good location
 
 
-def check_location(device: DeviceRecord, directory: Directory) -> LocationVerdict:
-    """May this device make a non-emergency call, as far as E911 goes?"""
+def check_location(
+    device: DeviceRecord, directory: Directory, *, internal: bool = False
+) -> LocationVerdict:
+    """May this device make a non-emergency call, as far as E911 goes?
+
+    A phone with no address yet may still call other extensions; a phone that moved is
+    held to emergency calls only (per account setting) until its address is confirmed.
+    """
     location = directory.locations.get(device.id)
     account = directory.accounts.get(device.account_id)
     if account is None:
         return LocationVerdict()
     settings = account.e911
     if location is None or location.status in (LocationState.PENDING, LocationState.MISSING):
+        if internal:
+            return LocationVerdict()
         if settings.enforcement == "enforce":
             return LocationVerdict(Rejection(403, "E911 Address Required", _warning("required")))
         return LocationVerdict(flag="e911-address-missing")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -59,17 +60,7 @@ class EmergencyEvents:
         if test_call:
             service.metrics.emergency_call(source.value, "none")
             return
-        directory = service.directory
-        known = directory.locations.get(device.id)
-        site_id = known.site_id if known is not None else None
-        contacts = directory.site_contacts.get(site_id) if site_id is not None else None
-        targets: list[Target] = []
-        if contacts is not None:
-            targets += [Target(Channel.WEBHOOK, url) for url in contacts.webhooks]
-            targets += [Target(Channel.EMAIL, mail) for mail in contacts.emails]
-            account = contacts.account_id
-            targets += [Target(Channel.SIP, ext, account) for ext in contacts.sip_extensions]
-        extension = directory.extensions_by_id.get(device.extension_id)
+        extension = service.directory.extensions_by_id.get(device.extension_id)
         notice = EmergencyNotice(
             event="emergency_call",
             call_id=call_id,
@@ -80,9 +71,30 @@ class EmergencyEvents:
             location_source=source.value,
             time=datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds"),
         )
+
+        def done(outcome: str) -> None:
+            service.metrics.emergency_call(source.value, outcome)
+
+        self._tell_site(notice, device, done)
+
+    def _tell_site(
+        self, notice: EmergencyNotice, device: DeviceRecord, done: Callable[[str], None]
+    ) -> None:
+        """Deliver ``notice`` to every contact of the device's site, in the background."""
+        service = self._service
+        directory = service.directory
+        known = directory.locations.get(device.id)
+        site_id = known.site_id if known is not None else None
+        contacts = directory.site_contacts.get(site_id) if site_id is not None else None
+        targets: list[Target] = []
+        if contacts is not None:
+            targets += [Target(Channel.WEBHOOK, url) for url in contacts.webhooks]
+            targets += [Target(Channel.EMAIL, mail) for mail in contacts.emails]
+            account = contacts.account_id
+            targets += [Target(Channel.SIP, ext, account) for ext in contacts.sip_extensions]
         if not targets:
-            log.error("911 call from device %s: its site has no one to notify", device.id)
-            service.metrics.emergency_call(source.value, "none")
+            log.error("%s from device %s: its site has no one to notify", notice.event, device.id)
+            done("none")
             return
 
         def store(delivery: Delivery) -> None:
@@ -92,8 +104,7 @@ class EmergencyEvents:
             results = await self._notifier.notify(notice, targets, store)
             failed = any(d.status is DeliveryStatus.FAILED for d in results)
             retried = any(d.attempts > 1 for d in results)
-            outcome = "failed" if failed else ("retried" if retried else "sent")
-            service.metrics.emergency_call(source.value, outcome)
+            done("failed" if failed else ("retried" if retried else "sent"))
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
@@ -119,6 +130,22 @@ class EmergencyEvents:
                 details={"detected_by": kind.value},
             )
         )
+        device = next((d for d in service.directory.devices.values() if d.id == device_id), None)
+        if device is None:
+            return
+        extension = service.directory.extensions_by_id.get(device.extension_id)
+        notice = EmergencyNotice(
+            event="transfer_to_911",
+            call_id=call_id,
+            callback_number=None,
+            extension=extension.number if extension else None,
+            device=device.username,
+            location=None,
+            location_source="none",
+            time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        )
+        # The site and the account's people hear of it: the caller's location was lost.
+        self._tell_site(notice, device, lambda outcome: None)
 
 
 def _describe(location: EmergencyLocation | None) -> str | None:

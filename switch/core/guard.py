@@ -2,14 +2,16 @@
 graded actions. Emergency calls are never touched by anything here.
 
 All state is in memory and every method is synchronous and cheap; alerts are written
-to the database by the row writer, off the packet path.
+to the database by the row writer, off the packet path. Each stored alert has a uid;
+what it restricted (restrictions, a ban) is kept under that uid until it ends, so an
+operator lifting the alert (``switchctl alert lift``) reaches exactly those.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -17,6 +19,7 @@ from switch.cdr.record import CallRecord, Direction, Disposition
 from switch.detect import (
     Alert,
     AuthFailure,
+    Ban,
     BanList,
     CallAnswered,
     CallAttempt,
@@ -24,11 +27,17 @@ from switch.detect import (
     CallEnded,
     CallOutcome,
     DetectionEngine,
+    DetectorKind,
     GradedResponse,
+    Level,
     RateLimiter,
     Registration,
     RequestSeen,
+    Restriction,
     RestrictionState,
+    Subject,
+    SubjectKind,
+    UnknownRestriction,
     apply_actions,
     calls_to_end,
 )
@@ -41,12 +50,24 @@ from switch.sip.uri import SipURI
 log = logging.getLogger(__name__)
 
 EMERGENCY = frozenset({"emergency", "emergency_test"})
+SEAT_LIMIT_REASON = "Too Many Calls On This Line"
+
+# (alert, what was done, uid) -> a row in the database
+StoreAlert = Callable[[Alert, list[str], str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class GuardSettings:
     max_calls_per_seat: int = 2  # concurrent calls on one device (2 lets consult transfer work)
     seat_limit_action: str = "refuse"  # or "flag"
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What one stored alert put in force: restriction ids and a banned host."""
+
+    restrictions: tuple[int, ...] = ()
+    banned: str | None = None
 
 
 class AbuseGuard:
@@ -59,7 +80,7 @@ class AbuseGuard:
         metrics: Metrics,
         settings: GuardSettings,
         *,
-        store_alert: Callable[[Alert, list[str]], None],
+        store_alert: StoreAlert,
         end_call: Callable[[str], bool],
         has_valid_registration: Callable[[str, str], bool],
         is_known_user: Callable[[str], bool] = lambda user: False,
@@ -76,7 +97,8 @@ class AbuseGuard:
         self._has_valid_registration = has_valid_registration
         self._is_known_user = is_known_user
         self._live: dict[str, CallAttempt] = {}  # call id -> attempt, calls not yet ended
-        self._per_device: dict[int, int] = defaultdict(int)
+        self._per_device: dict[int, int] = {}
+        self._held: dict[str, Held] = {}  # alert uid -> what it restricts
 
     # -- packets ---------------------------------------------------------------------------
     def admit(self, host: str, now: float) -> bool:
@@ -97,6 +119,7 @@ class AbuseGuard:
         )
         if ban is not None:
             log.warning("banned source %s: %s", host, ban.reason)
+            self._ban_alert(ban)
         self._alerts(self.engine.feed(AuthFailure(now, host, username, user_agent)), now)
 
     def request_seen(self, request: Request, host: str, now: float) -> None:
@@ -123,18 +146,19 @@ class AbuseGuard:
         if (
             device is not None
             and attempt.direction is not Direction.INBOUND
-            and self._per_device[device] >= self.settings.max_calls_per_seat
+            and self._per_device.get(device, 0) >= self.settings.max_calls_per_seat
         ):
-            self.metrics.detector_alert("trunking", "warning")
-            log.warning("device %s is over its concurrent call limit", device)
-            if self.settings.seat_limit_action == "refuse":
-                return CallDecision(CallOutcome.DENY, "Too Many Calls On This Line", 403)
+            refuse = self.settings.seat_limit_action == "refuse"
+            self._seat_alert(attempt, device, refuse, now)
+            if refuse:
+                return CallDecision(CallOutcome.DENY, SEAT_LIMIT_REASON, 403)
         return decision
 
     def call_started(self, attempt: CallAttempt) -> None:
         self._live[attempt.call_id] = attempt
         if attempt.device_id is not None:
-            self._per_device[attempt.device_id] += 1
+            device = attempt.device_id
+            self._per_device[device] = self._per_device.get(device, 0) + 1
         self._alerts(self.engine.feed(attempt), attempt.time)
 
     def call_answered(self, record: CallRecord) -> None:
@@ -147,7 +171,11 @@ class AbuseGuard:
         if attempt is None or record.end_time is None:
             return
         if attempt.device_id is not None:
-            self._per_device[attempt.device_id] = max(0, self._per_device[attempt.device_id] - 1)
+            left = self._per_device.get(attempt.device_id, 0) - 1
+            if left > 0:
+                self._per_device[attempt.device_id] = left
+            else:  # no entry per device that ever called: the map stays bounded
+                del self._per_device[attempt.device_id]
         event = CallEnded(
             record.end_time.timestamp(),
             record.call_id,
@@ -157,8 +185,36 @@ class AbuseGuard:
         )
         self._alerts(self.engine.feed(event), event.time)
 
+    # -- lifting ---------------------------------------------------------------------------
+    def held_alerts(self, now: float) -> list[str]:
+        """Uids of stored alerts whose restrictions or ban are still in force."""
+        active = {r.id for r in self.restrictions.active(now)}
+        for uid, held in list(self._held.items()):
+            banned = held.banned is not None and self.bans.is_banned(held.banned, now)
+            if not banned and not active.intersection(held.restrictions):
+                del self._held[uid]
+        return list(self._held)
+
+    def lift_alerts(self, lifted: Mapping[str, str], now: float) -> int:
+        """Lift what the alerts ``uid -> lifted by`` put in force; returns how many were."""
+        done = 0
+        for uid, by in lifted.items():
+            held = self._held.pop(uid, None)
+            if held is None:
+                continue
+            for restriction_id in held.restrictions:
+                try:
+                    self.restrictions.lift(restriction_id, now, by=by)
+                except UnknownRestriction:
+                    continue  # expired in the meantime
+            if held.banned is not None:
+                self.bans.unban(held.banned)
+            log.warning("alert %s lifted by %s", uid, by)
+            done += 1
+        return done
+
     # -- alerts ----------------------------------------------------------------------------
-    def _alerts(self, alerts: list[Alert], now: float) -> None:
+    def _alerts(self, alerts: list[Alert], now: float, notes: tuple[str, ...] = ()) -> None:
         for alert in alerts:
             self.metrics.detector_alert(alert.detector.value, alert.level.value)
             log.warning(
@@ -177,9 +233,73 @@ class AbuseGuard:
                     for call_id in calls_to_end(alert, action, self._live.values()):
                         if self._end_call(call_id):
                             ended.append(call_id)
-            notes = [f"restriction {r.id}: {r.kind.value}" for r in restrictions]
-            notes += [f"ended call {call_id}" for call_id in ended]
-            self._store_alert(alert, notes)
+            uid = secrets.token_hex(16)
+            if restrictions:
+                self._held[uid] = Held(tuple(r.id for r in restrictions))
+            done = [*notes, *(describe_restriction(r) for r in restrictions)]
+            done += [f"ended call {call_id}" for call_id in ended]
+            self._store_alert(alert, done, uid)
+
+    def _ban_alert(self, ban: Ban) -> None:
+        """A ban is an alert of its own, so the operator sees it and can lift it."""
+        subject = Subject(SubjectKind.SOURCE, ban.source)
+        # Claimed on the brute-force detector's gate: its own critical alert on this
+        # source would only repeat this one.
+        self.engine.brute_force.gate.claim(
+            DetectorKind.BRUTE_FORCE, subject, Level.CRITICAL, ban.since
+        )
+        policy = self.bans.policy
+        alert = Alert(
+            DetectorKind.BRUTE_FORCE,
+            Level.CRITICAL,
+            subject,
+            ban.since - policy.window,
+            ban.since,
+            {"failures": float(ban.failures), "ban_seconds": policy.ban_seconds},
+            ban.usernames,
+            f"{ban.reason} from {ban.source}: the source is banned (no answer at all)",
+        )
+        self.metrics.detector_alert(alert.detector.value, alert.level.value)
+        uid = secrets.token_hex(16)
+        self._held[uid] = Held(banned=ban.source)
+        until = "until lifted" if ban.until is None else f"for {ban.until - ban.since:g} s"
+        self._store_alert(alert, [f"banned source {ban.source} {until}"], uid)
+
+    def _seat_alert(self, attempt: CallAttempt, device: int, refused: bool, now: float) -> None:
+        """One call more than the seat limit: flagged (at most once per cool-down)."""
+        subject = Subject(SubjectKind.DEVICE, str(device))
+        trunking = self.engine.trunking
+        # The trunking detector's gate: in flag mode the call goes on and the detector
+        # would otherwise report the same episode again.
+        if not trunking.gate.claim(DetectorKind.TRUNKING, subject, Level.WARNING, now):
+            return
+        live = [a for a in self._live.values() if a.device_id == device]
+        limit = self.settings.max_calls_per_seat
+        outcome = "refused (403)" if refused else "allowed (seat_limit_action = flag)"
+        alert = Alert(
+            DetectorKind.TRUNKING,
+            Level.WARNING,
+            subject,
+            min((a.time for a in live), default=now),
+            now,
+            {"concurrent_calls": float(len(live) + 1), "seat_limit": float(limit)},
+            (*(a.call_id for a in live), attempt.call_id),
+            f"call {len(live) + 1} at once on {subject} (limit {limit}): {outcome}",
+            attempt.account_id,
+        )
+        self._alerts([alert], now, (f"call {attempt.call_id} {outcome}",))
+
+
+def describe_restriction(r: Restriction) -> str:
+    """What an operator reads in the alert's actions."""
+    text = f"restriction {r.id}: {r.kind.value} {r.subject}"
+    if r.kind is ActionKind.THROTTLE:
+        text += f" (503, Retry-After {r.retry_after} s)"
+    elif r.classes:
+        text += " (" + ", ".join(sorted(c.value for c in r.classes)) + ")"
+    if r.expires is None:
+        return text + " until lifted"
+    return text + f" for {r.expires - r.created:g} s"
 
 
 def attempt_from_record(record: CallRecord, now: float) -> CallAttempt:

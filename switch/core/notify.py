@@ -45,6 +45,12 @@ class EmergencyNotice:
     time: str  # UTC, ISO 8601
 
     def text(self) -> str:
+        if self.event == "transfer_to_911":
+            return (
+                f"A call was transferred or forwarded to 911 from extension "
+                f"{self.extension or 'unknown'} at {self.time}. The caller's location was not "
+                "passed on: tell callers to hang up and dial 911 themselves."
+            )
         return (
             f"A 911 call was placed from extension {self.extension or 'unknown'} "
             f"at {self.time}. Callback number: {self.callback_number or 'unknown'}. "
@@ -92,7 +98,8 @@ def _send_mail(smtp: SmtpSettings, to: str, notice: EmergencyNotice, timeout: fl
     message = EmailMessage()
     message["From"] = smtp.sender
     message["To"] = to
-    message["Subject"] = f"911 call from extension {notice.extension or 'unknown'}"
+    what = "transfer to 911" if notice.event == "transfer_to_911" else "911 call"
+    message["Subject"] = f"{what} from extension {notice.extension or 'unknown'}"
     message.set_content(notice.text())
     with smtplib.SMTP(smtp.host, smtp.port, timeout=timeout) as client:
         client.send_message(message)

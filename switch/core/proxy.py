@@ -234,21 +234,28 @@ class Proxy:
         if self.metrics is not None:
             self.metrics.decision(judgement.decision.rule_id, judgement.decision.verdict)
         destination = judgement.destination
+        if judgement.emergency and "Referred-By" in request.headers and self.events is not None:
+            # A call sent to 911 on someone else's behalf: the caller's location may be wrong.
+            if ctx.record is not None:
+                ctx.record.flags.append("transfer-to-911")
+            self.events.transfer_to_911(
+                request.call_id, TransferKind.REFERRED_BY, device.account_id, device.id
+            )
         if judgement.emergency or (destination is None and judgement.decision.allowed):
             return self._emergency_route(destination.digits if destination else dialled, device)
         if not judgement.decision.allowed:
             return _policy_rejection(judgement)
         assert destination is not None
-        if destination.dest_class is not DestinationClass.INTERNAL:
-            e911 = check_location(device, directory)
-            if e911.flag and ctx.record is not None:
-                ctx.record.flags.append(e911.flag)
-            if e911.rejection is not None:
-                if ctx.record is not None:
-                    ctx.record.policy_verdict = "deny"
-                    ctx.record.policy_rule = "e911.location"
-                    ctx.record.policy_reason = e911.rejection.reason
-                return e911.rejection
+        internal = destination.dest_class is DestinationClass.INTERNAL
+        e911 = check_location(device, directory, internal=internal)
+        if e911.flag and ctx.record is not None:
+            ctx.record.flags.append(e911.flag)
+        if e911.rejection is not None:
+            if ctx.record is not None:
+                ctx.record.policy_verdict = "deny"
+                ctx.record.policy_rule = "e911.location"
+                ctx.record.policy_reason = e911.rejection.reason
+            return e911.rejection
         if destination.dest_class is DestinationClass.INTERNAL:
             extension = directory.extension(device.account_id, destination.digits)
             if extension is None:

@@ -42,7 +42,7 @@ from .e911_enforce import has_moved, mark_unconfirmed
 from .e911_events import EmergencyEvents
 from .forwarding import LocalAddress
 from .guard import AbuseGuard, GuardSettings
-from .guard_store import alert_row
+from .guard_store import alert_row, lifted_alerts
 from .location import LocationService
 from .notify import Notifier, SmtpSettings
 from .observe import MeteredCdrSink, refresh_gauges
@@ -214,8 +214,17 @@ class SwitchService:
             ),
         )
 
-    def _store_alert(self, alert: Alert, notes: list[str]) -> None:
-        self.rows.add(alert_row(alert, notes))
+    def _store_alert(self, alert: Alert, notes: list[str], uid: str) -> None:
+        self.rows.add(alert_row(alert, notes, uid))
+
+    async def _apply_lifts(self) -> None:
+        """Alerts an operator lifted (switchctl alert lift) free what they restricted."""
+        if self.guard is None:
+            return
+        held = self.guard.held_alerts(time.time())
+        if held:
+            lifted = await asyncio.to_thread(lifted_alerts, self.engine, held)
+            self.guard.lift_alerts(lifted, time.time())
 
     def _has_valid_registration(self, host: str, username: str) -> bool:
         device = self.directory.device(username)
@@ -326,6 +335,7 @@ class SwitchService:
                 if version != self.directory.version:
                     self.directory = await asyncio.to_thread(load_directory, self.engine)
                     self.tracer.replace(await asyncio.to_thread(load_traces, self.engine))
+                    await self._apply_lifts()
                     log.info("provisioning reloaded at version %d", version)
                 self.tracer.expire()
                 self.provisioning_stale = False

@@ -153,9 +153,7 @@ def test_moved_device_is_held_to_emergency_calls_until_confirmed_from_the_phone(
     assert by_dialled["911"].destination_class == "emergency"
     assert by_dialled["911"].disposition == "answered"
     # The registered address went out, and the record says the phone was away from it.
-    assert {"e911-location-validated", "e911-location-unconfirmed"} <= set(
-        by_dialled["911"].flags
-    )
+    assert {"e911-location-validated", "e911-location-unconfirmed"} <= set(by_dialled["911"].flags)
     refusals = [r for r in records if r.policy_rule == "e911.location"]
     assert [r.policy_reason for r in refusals] == ["E911 Location Unconfirmed"]
 
