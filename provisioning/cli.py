@@ -20,6 +20,7 @@ from provisioning import (
     cli_admin,
     cli_cdr,
     cli_cos,
+    cli_detect,
     cli_devices,
     cli_dids,
     cli_e911,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_cos.register(commands)
     cli_e911.register(commands)
     cli_trace.register(commands)
+    cli_detect.register(commands)
     return parser
 
 

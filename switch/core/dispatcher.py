@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Callable
 
+from switch import ids
 from switch.config import Settings
 from switch.logs import log_context
 from switch.metrics import Metrics
@@ -217,7 +217,7 @@ class Dispatcher:
 
     def _reply(self, request: Request, source: Peer, response: Response, now: float) -> None:
         if response.status > 100 and response.to.tag is None:
-            response.headers.set("To", f"{request.headers.get('To')};tag={secrets.token_hex(6)}")
+            response.headers.set("To", f"{request.headers.get('To')};tag={ids.token(6)}")
         response.headers.add("Server", SERVER_NAME)
         self.actions.respond(request, response, source, now)
 

@@ -7,11 +7,11 @@ without a location part, and the call record says so.
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import UTC, datetime
 
 from e911.geolocation import build_location_body, geolocation_header, geolocation_routing
 from e911.pidf import build_pidf_lo
+from switch import ids
 from switch.sip.message import Request
 
 from .directory import DeviceRecord, Directory
@@ -53,10 +53,10 @@ def add_location(
             timestamp=datetime.fromtimestamp(now, UTC),
             retransmission_allowed=True,  # the PSAP may pass it on to responders
         )
-        content_id = f"{secrets.token_hex(8)}@{host.strip('[]')}"
+        content_id = f"{ids.token(8)}@{host.strip('[]')}"
         if request.body:
             content_type, body = build_location_body(
-                request.body, pidf, content_id=content_id, boundary=f"loc-{secrets.token_hex(8)}"
+                request.body, pidf, content_id=content_id, boundary=f"loc-{ids.token(8)}"
             )
         else:  # no offer to go with it: the location is the whole body
             content_type, body = "application/pidf+xml", pidf

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 
+from switch import ids
 from switch.sip.address import parse_address_list
 from switch.sip.errors import SipError
 from switch.sip.headers import Via
@@ -63,7 +63,7 @@ def loop_hash(request: Request) -> str:
 
 
 def new_branch(request: Request) -> str:
-    return f"{MAGIC_COOKIE}{loop_hash(request)}.{secrets.token_hex(5)}"
+    return f"{MAGIC_COOKIE}{loop_hash(request)}.{ids.token(5)}"
 
 
 def is_looping(request: Request, me: LocalAddress, local_hosts: frozenset[str]) -> bool:

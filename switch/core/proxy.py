@@ -9,7 +9,6 @@ import asyncio
 import functools
 import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from urllib.parse import unquote
 
 from sqlalchemy.engine import Engine
 
+from switch import ids
 from switch.cdr.record import CallRecord, ClosedBy, Direction, Disposition
 from switch.cdr.sink import CdrSink
 from switch.config import Settings
@@ -325,6 +325,7 @@ class Proxy:
             dialled=request.uri.user if isinstance(request.uri, SipURI) else None,
             source_address=str(ctx.source),
             user_agent=request.headers.get("User-Agent"),
+            trunk=self.settings.trunk.name if direction is Direction.INBOUND else None,
         )
         ctx.record = record
         self.cdr.open(record)
@@ -344,7 +345,7 @@ class Proxy:
         if record is not None:
             record.direction = plan.direction
             record.destination = plan.destination
-            record.trunk = plan.trunk
+            record.trunk = plan.trunk or record.trunk  # inbound: set when opened
             if plan.extension is not None and record.account_id is None:
                 record.account_id = plan.extension.account_id
         if (
@@ -723,7 +724,7 @@ def _with_to_tag(request: Request, response: Response) -> Response:
 
 
 def new_branch_tag() -> str:
-    return secrets.token_hex(6)
+    return ids.token(6)
 
 
 def disposition_for(status: int, reason: EndReason) -> Disposition:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from switch.sip.headers import Via
@@ -17,11 +18,15 @@ def _bare(host: str) -> str:
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
+@functools.lru_cache(maxsize=4096)
 def _same_address(a: str, b: str) -> bool:
+    a, b = _bare(a), _bare(b)
+    if a == b:
+        return True
     try:
-        return ipaddress.ip_address(_bare(a)) == ipaddress.ip_address(_bare(b))
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
     except ValueError:
-        return _bare(a).lower() == _bare(b).lower()
+        return a.lower() == b.lower()
 
 
 def stamp_via(request: Request, source: Peer) -> None:

@@ -191,18 +191,18 @@ class SwitchService:
         exempt |= set(detect.rate_exempt)
         proxy = self.proxy
         assert proxy is not None
+        rate = RatePolicy(
+            detect.rate_requests,
+            detect.rate_interval,
+            detect.rate_block_seconds,
+            exempt=frozenset(h.strip("[]") for h in exempt),
+        )
         return AbuseGuard(
-            DetectionEngine(DetectConfig()),
+            # The detector's view of floods uses the very limit the switch enforces.
+            DetectionEngine(DetectConfig(rate_limit=rate)),
             GradedResponse() if detect.enforce_actions else GradedResponse(rules={}),
             BanList(BanPolicy(detect.ban_failures, detect.ban_window, detect.ban_seconds)),
-            RateLimiter(
-                RatePolicy(
-                    detect.rate_requests,
-                    detect.rate_interval,
-                    detect.rate_block_seconds,
-                    exempt=frozenset(h.strip("[]") for h in exempt),
-                )
-            ),
+            RateLimiter(rate),
             self.metrics,
             GuardSettings(detect.max_calls_per_seat, detect.seat_limit_action),
             store_alert=self._store_alert,

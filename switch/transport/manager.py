@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
@@ -37,6 +38,7 @@ def _is_address(host: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def _family(host: str) -> int:
     try:
         return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET

@@ -16,7 +16,7 @@ from tests.integration.calls import (
     started,
 )
 from tests.integration.conftest import ALICE, BOB
-from tests.support.cdrs import call_records, finished
+from tests.support.cdrs import check_answered, check_unanswered, only_record
 from tests.support.switch_process import SwitchProcess, free_port
 
 
@@ -33,6 +33,11 @@ def test_answered_call_between_two_extensions(running: SwitchProcess, tmp_path: 
     assert f"Record-Route: <sip:127.0.0.1:{running.port};lr>" in invite
     assert f"Via: SIP/2.0/UDP 127.0.0.1:{running.port};branch=z9hG4bK" in invite
     assert "Proxy-Authorization" not in invite
+    # One call attempt, one record: the challenged INVITE before it is not an attempt.
+    record = only_record(running.database_url)
+    assert record.direction == "internal" and record.destination == "202"
+    assert record.hangup_by == "caller" and record.closed_by == "signalling"
+    check_answered(record, held=1.0)
 
 
 def test_answered_call_leaves_one_billing_record(running: SwitchProcess, tmp_path: Path) -> None:
@@ -42,19 +47,19 @@ def test_answered_call_leaves_one_billing_record(running: SwitchProcess, tmp_pat
     result = call(running, tmp_path, ALICE, "202", free_port(), hold_ms=2000)
     assert result.ok, result.errors + result.stderr
     assert uas.wait().ok
-    [record] = call_records(running.database_url, until=finished(1))
+    record = only_record(running.database_url)
     assert record.direction == "internal"
     assert record.disposition == "answered" and record.sip_status == 200
     assert record.hangup_by == "caller" and record.closed_by == "signalling"
     assert record.dialled == "202" and record.destination == "202"
     assert record.destination_class == "internal"
     assert record.caller_presented == ALICE[0]
+    assert record.caller_asserted == "201"  # the extension the switch vouches for
+    assert record.trunk is None
     assert record.user_agent == "SIPp caller"
     assert record.source_address is not None and record.source_address.startswith("udp:127.0.0.1:")
-    assert record.answer_time is not None and record.end_time is not None
     # The caller held the call for 2 s: billable time is that, rounded up to whole seconds.
-    assert 2 <= record.billable_seconds <= 4
-    assert record.start_time <= record.answer_time <= record.end_time
+    check_answered(record, held=2.0)
 
 
 def _switch_via(switch: SwitchProcess) -> str:
@@ -85,7 +90,11 @@ def test_busy_callee_is_reported_and_acknowledged_hop_by_hop(
     assert busy_here.param("To", "tag") == sent(busy, 486)[0].param("To", "tag")
     [caller_via] = busy_here.headers("Via")
     assert caller_via.startswith("SIP/2.0/UDP 127.0.0.1:") and "z9hG4bK-" in caller_via
-    # CDR: disposition busy, sip_status 486, hangup_by none, direction internal.
+    record = only_record(running.database_url)
+    assert record.disposition == "busy" and record.sip_status == 486
+    assert record.direction == "internal"
+    assert record.destination == "202" and record.destination_class == "internal"
+    check_unanswered(record)
 
 
 def test_unanswered_call_is_cancelled_at_ring_timeout(
@@ -116,7 +125,12 @@ def test_unanswered_call_is_cancelled_at_ring_timeout(
     assert not received(result, 487)
     [authenticated_invite] = [m for m in sent(result, "INVITE") if "CSeq: 2 INVITE" in m.text]
     assert 1.9 <= unavailable.at - authenticated_invite.at <= 5.0
-    # CDR: disposition no_answer, sip_status 480, hangup_by none, direction internal.
+    record = only_record(switch.database_url)
+    assert record.disposition == "no-answer" and record.sip_status == 480
+    assert record.direction == "internal" and record.destination == "202"
+    check_unanswered(record)
+    # The attempt lasted the ring time: from the accepted INVITE to the switch giving up.
+    assert 1.9 <= record.duration_seconds <= 5.0
 
 
 def test_caller_cancels_while_ringing(running: SwitchProcess, tmp_path: Path) -> None:
@@ -143,7 +157,12 @@ def test_caller_cancels_while_ringing(running: SwitchProcess, tmp_path: Path) ->
     [cancel] = received(ringing, "CANCEL")
     assert cancel.headers("Via") == invite.headers("Via")[:1]
     assert len(received(ringing, "ACK")) == 1
-    # CDR: disposition cancelled, sip_status 487, hangup_by caller, direction internal.
+    # A call that never connected is hung up by nobody (docs/cdr-csv.md): the caller's
+    # giving up is what "cancelled" says.
+    record = only_record(running.database_url)
+    assert record.disposition == "cancelled" and record.sip_status == 487
+    assert record.direction == "internal" and record.destination == "202"
+    check_unanswered(record)
 
 
 def test_callee_hangs_up_through_the_record_route(running: SwitchProcess, tmp_path: Path) -> None:
@@ -174,4 +193,7 @@ def test_callee_hangs_up_through_the_record_route(running: SwitchProcess, tmp_pa
     assert bye.param("From", "tag") == sent(hung_up, 200)[0].param("To", "tag")
     # The caller's 200 made it back to the callee (its scenario waits for it).
     assert len(received(hung_up, 200)) == 1
-    # CDR: disposition answered, hangup_by callee, closed_by signalling, direction internal.
+    record = only_record(running.database_url)
+    assert record.hangup_by == "callee" and record.closed_by == "signalling"
+    assert record.direction == "internal" and record.destination == "202"
+    check_answered(record, held=0.5)

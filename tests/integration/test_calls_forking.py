@@ -15,6 +15,7 @@ from tests.integration.calls import (
     started,
 )
 from tests.integration.conftest import ALICE, BOB
+from tests.support.cdrs import check_answered, only_record
 from tests.support.switch_process import SwitchProcess, free_port
 
 BOB_DESK = ("bob-desk", "Copper-Meadow-Violin-7")
@@ -72,4 +73,12 @@ def test_both_phones_ring_and_the_other_is_cancelled_when_one_answers(
     # The call itself went on with the mobile: ACK and the caller's BYE reached it.
     assert len(received(answered, "ACK")) == 1
     assert len(received(answered, "BYE")) == 1
-    # CDR: one record, disposition answered, hangup_by caller, destination 202, internal.
+    # One record for the call, not one per branch; the desk's cancellation leaves it alone.
+    record = only_record(switch.database_url)
+    assert record.hangup_by == "caller" and record.closed_by == "signalling"
+    assert record.direction == "internal"
+    assert record.destination == "202" and record.destination_class == "internal"
+    check_answered(record, held=0.3)
+    # Answered when the mobile answered, after ringing a second, not when the call started.
+    assert record.answer_time is not None
+    assert (record.answer_time - record.start_time).total_seconds() >= 0.9

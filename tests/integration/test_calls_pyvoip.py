@@ -24,10 +24,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
+import pyVoIP
 from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone
 
 from tests.integration.calls import started
 from tests.integration.conftest import ALICE, BOB
+from tests.support.cdrs import check_answered, check_unanswered, only_record
 from tests.support.switch_process import SwitchProcess, free_port
 
 if TYPE_CHECKING:  # pyVoIP.SIP and .RTP import pyVoIP.VoIP circularly: VoIP must come first
@@ -126,13 +128,21 @@ def answered_then_hung_up(switch: SwitchProcess) -> None:
         outgoing = alice.call("202")
         assert bob_side.rang.wait(RING_WAIT), "the call never reached bob's phone"
         assert wait_until(lambda: outgoing.state is CallState.ANSWERED)
+        answered_at = time.monotonic()  # a little after the answer: polled
         incoming = bob_side.call
         assert incoming is not None and incoming.state is CallState.ANSWERED
         outgoing.hangup()
+        held = time.monotonic() - answered_at
         # bob's phone hears the BYE (sent by the switch along the dialog) and hangs up.
         assert wait_until(lambda: incoming.state is CallState.ENDED)
         assert bob.calls == {}
-    # CDR: disposition answered, hangup_by caller, direction internal, user_agent pyVoIP.
+    # One record: the INVITE pyVoIP sent before its credentials was only challenged.
+    record = only_record(switch.database_url)
+    assert record.hangup_by == "caller" and record.closed_by == "signalling"
+    assert record.direction == "internal" and record.destination == "202"
+    assert record.caller_presented == ALICE[0]
+    assert record.user_agent == f"pyVoIP {pyVoIP.__version__}"
+    check_answered(record, held=held)
 
 
 def declined(switch: SwitchProcess) -> None:
@@ -145,7 +155,10 @@ def declined(switch: SwitchProcess) -> None:
         assert 200 not in statuses
         # pyVoIP has no handler for 486: its call object just stays DIALING.
         assert outgoing.state is CallState.DIALING
-    # CDR: disposition busy, sip_status 486, hangup_by none, direction internal.
+    record = only_record(switch.database_url)
+    assert record.disposition == "busy" and record.sip_status == 486
+    assert record.direction == "internal" and record.destination == "202"
+    check_unanswered(record)
 
 
 def test_pyvoip_call_answered_then_caller_hangs_up(switch: SwitchProcess) -> None:

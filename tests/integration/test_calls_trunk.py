@@ -18,6 +18,7 @@ from tests.integration.calls import (
     trace,
 )
 from tests.integration.conftest import ALICE
+from tests.support.cdrs import check_answered, no_records, only_record
 from tests.support.sipp import run_sipp
 from tests.support.switch_process import SwitchProcess, free_port
 
@@ -57,8 +58,15 @@ def test_outbound_call_reaches_the_carrier_in_e164_with_an_owned_identity(
     # The carrier's answer and the caller's BYE crossed the switch both ways.
     assert len(received(result, 200)) == 2  # the INVITE's and the BYE's
     assert len(received(answered, "BYE")) == 1
-    # CDR: disposition answered, hangup_by caller, direction outbound, trunk "carrier",
-    # destination +12025550199, caller_asserted +12025550123.
+    record = only_record(switch.database_url)
+    assert record.direction == "outbound" and record.trunk == "carrier"
+    assert record.hangup_by == "caller" and record.closed_by == "signalling"
+    assert record.dialled == dialled and record.destination == "+12025550199"
+    assert record.destination_class == "local"
+    # Billed to the number the account owns; the phone's own claim is kept apart.
+    assert record.caller_asserted == ALICE_DID
+    assert record.caller_presented == ALICE[0]
+    check_answered(record, held=0.3)
 
 
 def test_inbound_call_to_a_did_rings_its_extension(
@@ -87,8 +95,15 @@ def test_inbound_call_to_a_did_rings_its_extension(
     assert invite.headers("P-Asserted-Identity") == ["<sip:+13125550142@127.0.0.1>"]
     assert invite.headers("Record-Route") == [f"<sip:127.0.0.1:{switch.port};lr>"]
     assert len(received(answered, "BYE")) == 1
-    # CDR: disposition answered, hangup_by caller (the carrier's side), direction inbound,
-    # destination +12025550123.
+    record = only_record(switch.database_url)
+    assert record.direction == "inbound" and record.trunk == "carrier"
+    assert record.hangup_by == "caller" and record.closed_by == "signalling"  # the carrier
+    assert record.dialled == ALICE_DID and record.destination == ALICE_DID
+    assert record.caller_presented == "+13125550142"
+    assert record.user_agent == "SIPp carrier"
+    # No device placed it: the record belongs to the account the DID rings, by no device.
+    assert record.device_id is None and record.account_id is not None
+    check_answered(record, held=0.3)
 
 
 def test_did_call_from_an_untrusted_address_is_challenged(
@@ -114,4 +129,5 @@ def test_did_call_from_an_untrusted_address_is_challenged(
     [challenge] = received(result, 407)
     assert challenge.headers("Proxy-Authenticate")
     assert challenge.param("To", "tag")
-    # CDR: no record (the call never got past authentication).
+    # No record: the call never got past authentication, so it was never an attempt.
+    no_records(switch.database_url)
