@@ -4,14 +4,11 @@ pyVoIP answers only 401 challenges, so these switches challenge with 401. pyVoIP
 its own threads and blocks on sockets: every wait here is bounded, and the phones are
 always stopped.
 
-Stock pyVoIP 1.6.8 cannot place an authenticated call: ``SIPClient.invite()`` re-sends
-the INVITE carrying credentials with the same Via branch as the challenged INVITE it
-just ACKed (RFC 3261 §8.1.1.7 wants a new branch for every new request). To the switch
-that is a retransmission of the INVITE its 401 already completed (§17.2.3 matches on the
-branch, sent-by and method), so it is absorbed and the call never starts. The tests with
-stock pyVoIP are strict xfails for that reason; the same scenarios run again with only
-that branch renewed, to show the switch handles everything else pyVoIP does (no
-Record-Route support, a random To tag in its ACK, BYE without Route).
+pyVoIP 1.6.8's ``SIPClient.invite()`` re-sends the INVITE carrying credentials with the
+same Via branch as the challenged one (RFC 3261 §8.1.1.7 wants a new branch). The switch
+challenges without transaction state, as Kamailio and Asterisk do, so that INVITE is a new
+request to it, not a retransmission. It also copes with pyVoIP ignoring Record-Route,
+putting a random To tag in its ACK and sending BYE without Route.
 """
 
 from __future__ import annotations
