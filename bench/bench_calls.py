@@ -59,7 +59,11 @@ def rtt_ms(folder: Path) -> list[float]:
 def run_rate(switch: SwitchProcess, folder: Path, rate: int, seconds: int, bob_port: int) -> dict:
     calls = rate * seconds
     uas = BackgroundSipp(
-        "uas_answer.xml", folder, local_port=bob_port, calls=calls, timeout=seconds + 40,
+        "uas_answer.xml",
+        folder,
+        local_port=bob_port,
+        calls=calls,
+        timeout=seconds + 40,
         extra=["-bind_local", "-max_socket", "1024"],
     )
     time.sleep(0.3)
@@ -67,8 +71,15 @@ def run_rate(switch: SwitchProcess, folder: Path, rate: int, seconds: int, bob_p
     cpu_before = cpu_seconds(switch.process.pid)
     started = time.monotonic()
     result = run_sipp(
-        "uac_call.xml", target(switch), folder, calls=calls, rate=rate, timeout=seconds + 40,
-        injection=[[ALICE[0]]], auth=ALICE, local_port=free_port(),
+        "uac_call.xml",
+        target(switch),
+        folder,
+        calls=calls,
+        rate=rate,
+        timeout=seconds + 40,
+        injection=[[ALICE[0]]],
+        auth=ALICE,
+        local_port=free_port(),
         extra=["-s", "202", "-d", "100", "-trace_rtt", "-rtt_freq", "1", "-l", str(rate * 4)],
     )
     elapsed = time.monotonic() - started
@@ -119,18 +130,24 @@ def main() -> int:
         stack.callback(switch.stop)
         bob_port = free_port()
         register(switch, folder, BOB[0], BOB[1], bob_port)
-        print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; "
-              f"{args.seconds} s per step; calls hold 100 ms")
-        print(f"{'offered':>8} {'done/s':>8} {'failed':>7} {'fail%':>6} "
-              f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'CPU ms/call':>11}")
+        print(
+            f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; "
+            f"{args.seconds} s per step; calls hold 100 ms"
+        )
+        print(
+            f"{'offered':>8} {'done/s':>8} {'failed':>7} {'fail%':>6} "
+            f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'CPU ms/call':>11}"
+        )
         best = 0
         total = 0
         for rate in rates:
             row = run_rate(switch, folder, rate, args.seconds, bob_port)
             total += row["ok"] + row["failed"]
-            print(f"{row['rate']:>8} {row['cps']:>8.1f} {row['failed']:>7} {row['fail_pct']:>6.2f} "
-                  f"{row['p50']:>7.1f} {row['p95']:>7.1f} {row['p99']:>7.1f} "
-                  f"{row['cpu_per_call_ms']:>11.2f}")
+            print(
+                f"{row['rate']:>8} {row['cps']:>8.1f} {row['failed']:>7} {row['fail_pct']:>6.2f} "
+                f"{row['p50']:>7.1f} {row['p95']:>7.1f} {row['p99']:>7.1f} "
+                f"{row['cpu_per_call_ms']:>11.2f}"
+            )
             if row["fail_pct"] < 1.0:
                 best = rate
         rows = call_records(url, until=lambda r: len(r) >= total, timeout=60)

@@ -306,12 +306,12 @@ def _scanner(c: DetectConfig, s: DetectSettings) -> str:
 
 
 def _rate_limit(c: DetectConfig, s: DetectSettings) -> str:
+    # The switch builds this detector from the enforced limit (the detect settings).
     t = c.rate_limit
     return (
-        f"the detector reports more than {t.requests} requests from one source in "
-        f"{t.interval:g} s ({t.repeat_critical} times in {t.repeat_window / 3600:g} h is "
-        f"critical); the switch drops a source's messages for {s.rate_block_seconds:g} s "
-        f"above {s.rate_requests} requests in {s.rate_interval:g} s (detect.rate_*)."
+        f"more than {s.rate_requests} requests from one source in {s.rate_interval:g} s drop "
+        f"its messages for {s.rate_block_seconds:g} s (detect.rate_*) and raise a warning; "
+        f"{t.repeat_critical} times in {t.repeat_window / 3600:g} h is critical."
     )
 
 

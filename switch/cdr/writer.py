@@ -173,8 +173,11 @@ class CdrWriter:
 
     async def _wait(self, timeout: float) -> None:
         if timeout > 0:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the event is set, and the task never stops.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
         self._wakeup.clear()
 
     async def _beat_if_due(self, loop: asyncio.AbstractEventLoop) -> None:

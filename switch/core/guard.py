@@ -10,11 +10,11 @@ operator lifting the alert (``switchctl alert lift``) reaches exactly those.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from switch import ids
 from switch.cdr.record import CallRecord, Direction, Disposition
 from switch.detect import (
     Alert,
@@ -233,7 +233,7 @@ class AbuseGuard:
                     for call_id in calls_to_end(alert, action, self._live.values()):
                         if self._end_call(call_id):
                             ended.append(call_id)
-            uid = secrets.token_hex(16)
+            uid = ids.token(16)
             if restrictions:
                 self._held[uid] = Held(tuple(r.id for r in restrictions))
             done = [*notes, *(describe_restriction(r) for r in restrictions)]
@@ -260,7 +260,7 @@ class AbuseGuard:
             f"{ban.reason} from {ban.source}: the source is banned (no answer at all)",
         )
         self.metrics.detector_alert(alert.detector.value, alert.level.value)
-        uid = secrets.token_hex(16)
+        uid = ids.token(16)
         self._held[uid] = Held(banned=ban.source)
         until = "until lifted" if ban.until is None else f"for {ban.until - ban.since:g} s"
         self._store_alert(alert, [f"banned source {ban.source} {until}"], uid)

@@ -117,8 +117,13 @@ class Phone:
         if credentials and self.challenge is not None:
             self.nc += 1
             value = build_authorization(
-                self.challenge, "REGISTER", REQUEST_URI, self.username, self.password,
-                cnonce=f"c{next(self.counter)}", nc=self.nc,
+                self.challenge,
+                "REGISTER",
+                REQUEST_URI,
+                self.username,
+                self.password,
+                cnonce=f"c{next(self.counter)}",
+                nc=self.nc,
             )
             lines.append(f"Authorization: {value}")
         message = parse_message("\r\n".join([*lines, "Content-Length: 0", "", ""]).encode())
@@ -229,9 +234,7 @@ def test_unknown_user_gets_401_and_no_binding(harness: Harness) -> None:
     assert harness.persisted == []
 
 
-def test_stale_nonce_gets_a_fresh_challenge_with_stale_true(
-    harness: Harness, alice: Phone
-) -> None:
+def test_stale_nonce_gets_a_fresh_challenge_with_stale_true(harness: Harness, alice: Phone) -> None:
     assert alice.register(expires=600).response.status == 200
     old_nonce = parse_challenge(alice.challenge or "").nonce
     harness.now += 301  # past the nonce lifetime; the phone still uses the old nonce
@@ -491,9 +494,7 @@ def test_same_instance_and_reg_id_replaces_the_old_contact(harness: Harness, ali
     assert listed.params.get("reg-id") == "1"
 
 
-def test_other_reg_id_of_the_same_instance_is_a_second_flow(
-    harness: Harness, alice: Phone
-) -> None:
+def test_other_reg_id_of_the_same_instance_is_a_second_flow(harness: Harness, alice: Phone) -> None:
     alice.register(
         contacts=(f"<sip:alice@192.168.1.20:5062>;+sip.instance={INSTANCE};reg-id=1",),
         expires=600,

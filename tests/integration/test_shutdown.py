@@ -108,6 +108,8 @@ def test_sigterm_during_calls_loses_no_call_record(
     switch.ctl("extension", "create", "acme", "203")
     switch.ctl("device", "create", "acme", "203", CAROL[0], "--password", CAROL[1], "--site", "hq")
     switch.extra_env["SWITCH_PROXY__RING_TIMEOUT"] = str(RING_TIMEOUT)
+    # Three calls at once from one phone: a seat limit would refuse the third.
+    switch.extra_env["SWITCH_DETECT__SEAT_LIMIT_ACTION"] = "flag"
     switch.start()
     target = f"{switch.host}:{switch.port}"
     bob_port, carol_port = free_port(), free_port()

@@ -27,6 +27,8 @@ def _kill_leftovers() -> None:
     for process in list(_LIVE):
         if process.poll() is None:
             process.kill()
+
+
 REALM = "test.softswitch"
 STARTUP_TIMEOUT = 20.0
 
