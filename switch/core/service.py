@@ -109,6 +109,8 @@ class SwitchService:
         self._background: set[asyncio.Task[None]] = set()
         self.rows = RowWriter(self.engine)
         self.guard: AbuseGuard | None = None
+        # Extension numbers of the directory version they were collected from.
+        self._known_numbers: tuple[int, frozenset[str]] = (-2, frozenset())
         # True while provisioning cannot be read: calls use the last view loaded.
         self.provisioning_stale = False
         self.dispatcher.on_registered = self.on_registered
@@ -208,10 +210,7 @@ class SwitchService:
             store_alert=self._store_alert,
             end_call=lambda call_id: end_call_on_command(proxy, call_id),
             has_valid_registration=self._has_valid_registration,
-            is_known_user=lambda user: (
-                self.directory.device(user) is not None
-                or any(e.number == user for e in self.directory.extensions.values())
-            ),
+            is_known_user=self._is_known_user,
         )
 
     def _store_alert(self, alert: Alert, notes: list[str], uid: str) -> None:
@@ -225,6 +224,14 @@ class SwitchService:
         if held:
             lifted = await asyncio.to_thread(lifted_alerts, self.engine, held)
             self.guard.lift_alerts(lifted, time.time())
+
+    def _is_known_user(self, user: str) -> bool:
+        """A username or extension number this switch knows (called per request: no scan)."""
+        directory = self.directory
+        if self._known_numbers[0] != directory.version:
+            numbers = frozenset(e.number for e in directory.extensions.values())
+            self._known_numbers = (directory.version, numbers)
+        return directory.device(user) is not None or user in self._known_numbers[1]
 
     def _has_valid_registration(self, host: str, username: str) -> bool:
         device = self.directory.device(username)
